@@ -1,0 +1,220 @@
+"""The Environment: runs a job once per explored point and stores everything."""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Callable
+from typing import Any
+
+from pypet_rebuild.errors import JobError, RunFailedError, StorageError
+from pypet_rebuild.logs import LOGGER_NAME, configure_logging, detach_handlers
+from pypet_rebuild.persistence import LoadLevel, fill_trajectory
+from pypet_rebuild.plugins import PluginHost, get_plugin_host, mask_url
+from pypet_rebuild.progress import Progress
+from pypet_rebuild.provenance import environment_metadata
+from pypet_rebuild.runner import RunOutcome, RunPlan
+from pypet_rebuild.storage.base import StorageBackend
+from pypet_rebuild.storage.records import RunRecord, RunStatus, TrajectoryInfo
+from pypet_rebuild.trajectory import Trajectory
+from pypet_rebuild.tree_records import node_records
+
+__all__ = ["Environment"]
+
+logger = logging.getLogger(LOGGER_NAME + ".environment")
+
+
+class Environment:
+    """Creates (or resumes) a trajectory in a storage and runs jobs on it.
+
+    ``storage`` is a URL (``memory://``, ``results.h5``, ``sqlite:///x.db``,
+    ``postgresql://...``, ``mongodb://...``) or an open backend; ``runner``
+    names a runner plugin and extra keyword arguments are its options
+    (``ncores=4``). Finished runs are stored in batches while the exploration
+    goes on: every ``batch_size`` runs or ``store_interval`` seconds.
+    """
+
+    def __init__(
+        self,
+        trajectory: str | Trajectory = "my_trajectory",
+        storage: str | os.PathLike[str] | StorageBackend = "memory://",
+        *,
+        runner: str = "serial",
+        comment: str = "",
+        resume: bool = False,
+        overwrite: bool = False,
+        log_folder: str | os.PathLike[str] | None = None,
+        log_level: int = logging.INFO,
+        log_to_console: bool = True,
+        progress: bool = True,
+        fail_fast: bool = False,
+        batch_size: int = 1000,
+        store_interval: float = 5.0,
+        storage_options: dict[str, Any] | None = None,
+        plugin_host: PluginHost | None = None,
+        **runner_options: Any,
+    ) -> None:
+        if resume and overwrite:
+            raise StorageError("resume=True continues a stored trajectory; it cannot be combined with overwrite=True")
+        self.host = plugin_host or get_plugin_host()
+        self.runner = self.host.make_runner(runner, **runner_options)
+        self.fail_fast = fail_fast
+        self.progress = progress
+        self.batch_size = max(1, batch_size)
+        self.store_interval = store_interval
+        self.log_folder = os.fspath(log_folder) if log_folder is not None else None
+        self._log_handlers = (
+            configure_logging(log_folder, level=log_level, console=log_to_console)
+            if self.runner.is_coordinator
+            else []
+        )
+        self._created_in_storage = resume
+        self._overwrite = overwrite
+        self.backend: StorageBackend | None = None
+        if isinstance(trajectory, Trajectory):
+            self.trajectory = trajectory
+        else:
+            self.trajectory = Trajectory(trajectory, comment)
+        self.traj = self.trajectory
+        if self.runner.is_coordinator:
+            self._attach_storage(storage, resume, storage_options or {})
+            self.trajectory.metadata.update(environment_metadata(self.trajectory.name, time.time()))
+            self.host.hook.pypet_rebuild_environment_created(environment=self)
+
+    @property
+    def name(self) -> str:
+        return str(self.trajectory.metadata.get("environment_name", "environment"))
+
+    def _attach_storage(
+        self, storage: str | os.PathLike[str] | StorageBackend, resume: bool, options: dict[str, Any]
+    ) -> None:
+        backend = storage if isinstance(storage, StorageBackend) else self.host.open_storage(storage, **options)
+        self.backend = backend
+        traj = self.trajectory
+        stored = {info.name for info in backend.list_trajectories()}
+        if resume:
+            if traj.name not in stored:
+                raise StorageError(
+                    f"cannot resume: {mask_url(backend.url)!r} holds no trajectory {traj.name!r}; "
+                    f"it holds {sorted(stored)}"
+                )
+            fill_trajectory(traj, backend, load_results=LoadLevel.SKELETON)
+            done = sum(1 for info in traj.run_infos if info.status is RunStatus.COMPLETED)
+            logger.info("resuming %r: %d of %d runs already completed", traj.name, done, len(traj))
+        elif traj.name in stored and not self._overwrite:
+            raise StorageError(
+                f"{mask_url(backend.url)!r} already holds a trajectory {traj.name!r}; pass "
+                "overwrite=True to replace it, resume=True to continue it, or choose another name"
+            )
+        traj._storage = backend
+
+    # -- running -------------------------------------------------------------------
+
+    def _ensure_stored(self) -> None:
+        assert self.backend is not None
+        traj = self.trajectory
+        if not self._created_in_storage:
+            info = TrajectoryInfo(traj.name, traj.created, traj.comment, dict(traj.metadata))
+            self.backend.create_trajectory(info, overwrite=self._overwrite)
+            self._created_in_storage = True
+        else:
+            self.backend.update_metadata(traj.name, dict(traj.metadata))
+        self.backend.store_nodes(traj.name, node_records(traj))
+
+    def run(self, job: Callable[..., Any], *args: Any, **kwargs: Any) -> list[tuple[int, Any]]:
+        """Run ``job(traj, *args, **kwargs)`` once for every run not yet completed.
+
+        Returns ``[(idx, returned_value), ...]`` in run order for the runs this
+        call executed (``None`` for failed runs). Failed runs are recorded
+        with their traceback; with ``fail_fast`` the first failure stops the
+        exploration and raises ``RunFailedError``.
+        """
+        if not callable(job):
+            raise JobError(f"the job must be a callable taking the trajectory, got {type(job).__name__}")
+        traj = self.trajectory
+        indices = [idx for idx in range(len(traj)) if not traj.is_completed(idx)]
+        plan = RunPlan(traj, job, args, dict(kwargs), indices, self.log_folder)
+        self.runner.check_plan(plan)
+        if not self.runner.is_coordinator:
+            self.runner.execute(plan, lambda outcome: None, lambda idx: None)
+            return []
+        self._ensure_stored()
+        logger.info("running %d of %d runs of %r with the %s runner", len(indices), len(traj), traj.name, self.runner.name)
+        collector = _OutcomeCollector(self, len(indices))
+        try:
+            self.runner.execute(plan, collector.add, collector.dispatched)
+        except KeyboardInterrupt:
+            logger.warning("interrupted: storing the %d runs finished so far", collector.count)
+            raise
+        finally:
+            collector.flush()
+            assert self.backend is not None
+            self.backend.store_nodes(traj.name, node_records(traj))
+        results = sorted(collector.results)
+        self.host.hook.pypet_rebuild_exploration_finished(environment=self, trajectory=traj, results=results)
+        collector.report()
+        return results
+
+    def close(self) -> None:
+        """Close the storage and detach this environment's log handlers."""
+        if self.backend is not None:
+            self.backend.close()
+        detach_handlers(self._log_handlers)
+        self._log_handlers = []
+
+    def __enter__(self) -> Environment:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+
+class _OutcomeCollector:
+    """Receives outcomes on the coordinator, batches them into storage."""
+
+    def __init__(self, env: Environment, total: int) -> None:
+        self.env = env
+        self.batch: list[RunRecord] = []
+        self.results: list[tuple[int, Any]] = []
+        self.failures: list[RunOutcome] = []
+        self.count = 0
+        self.last_flush = time.monotonic()
+        self.progress = Progress(total, enabled=env.progress)
+
+    def dispatched(self, idx: int) -> None:
+        env = self.env
+        env.host.hook.pypet_rebuild_before_run(environment=env, trajectory=env.trajectory, idx=idx)
+
+    def add(self, outcome: RunOutcome) -> None:
+        env = self.env
+        env.host.hook.pypet_rebuild_after_run(environment=env, trajectory=env.trajectory, outcome=outcome)
+        record = outcome.to_record()
+        env.trajectory._record_run(record)
+        self.batch.append(record)
+        self.results.append((outcome.idx, outcome.value))
+        self.count += 1
+        failed = outcome.status is RunStatus.FAILED
+        self.progress.update(failed=failed)
+        if failed:
+            self.failures.append(outcome)
+            logger.error("run %d failed:\n%s", outcome.idx, outcome.error)
+        if len(self.batch) >= env.batch_size or time.monotonic() - self.last_flush >= env.store_interval:
+            self.flush()
+        if failed and env.fail_fast:
+            raise RunFailedError(f"run {outcome.idx} failed (fail_fast=True):\n{outcome.error}")
+
+    def flush(self) -> None:
+        if self.batch:
+            assert self.env.backend is not None
+            self.env.backend.store_runs(self.env.trajectory.name, self.batch)
+            self.batch = []
+        self.last_flush = time.monotonic()
+
+    def report(self) -> None:
+        if self.failures:
+            indices = ", ".join(str(o.idx) for o in self.failures[:20])
+            more = "" if len(self.failures) <= 20 else f" and {len(self.failures) - 20} more"
+            logger.warning("%d of %d runs failed: %s%s", len(self.failures), self.count, indices, more)
+        else:
+            logger.info("all %d runs completed", self.count)

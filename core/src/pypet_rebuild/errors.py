@@ -1,0 +1,109 @@
+"""One exception hierarchy for everything pypet-rebuild raises on purpose.
+
+Every message says what was wrong and how to fix it, so that a scientist who
+meets one at the end of a long exploration knows what to change without
+reading our source.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "PypetRebuildError",
+    "InvalidNameError",
+    "DuplicateNameError",
+    "NodeNotFoundError",
+    "NotUniqueNodeError",
+    "ParameterLockedError",
+    "ExplorationError",
+    "UnsupportedTypeError",
+    "PluginError",
+    "MissingPluginError",
+    "PluginLoadError",
+    "StorageError",
+    "TrajectoryNotFoundError",
+    "StorageLockedError",
+    "SchemaVersionError",
+    "RunnerError",
+    "JobError",
+    "RunFailedError",
+]
+
+
+class PypetRebuildError(Exception):
+    """Base class: catch this to catch every error the toolkit raises on purpose."""
+
+
+class InvalidNameError(PypetRebuildError, ValueError):
+    """A node name is not identifier-like, or is reserved."""
+
+
+class DuplicateNameError(PypetRebuildError, ValueError):
+    """A node of that name already exists where a new one was to be added."""
+
+
+class NodeNotFoundError(PypetRebuildError, AttributeError, KeyError):
+    """No node answers to a name.
+
+    It is also an ``AttributeError`` and a ``KeyError`` so that ``hasattr``,
+    ``getattr(traj, name, default)`` and ``name in traj`` keep their usual
+    meaning under natural naming.
+    """
+
+    def __str__(self) -> str:  # KeyError would otherwise quote the message
+        return str(self.args[0]) if self.args else ""
+
+
+class NotUniqueNodeError(PypetRebuildError, LookupError):
+    """A shortcut names more than one node; the full name is needed."""
+
+
+class ParameterLockedError(PypetRebuildError):
+    """A parameter's value was changed after the value had been used."""
+
+
+class ExplorationError(PypetRebuildError, ValueError):
+    """An exploration request cannot be carried out as given."""
+
+
+class UnsupportedTypeError(PypetRebuildError, TypeError):
+    """A value's type cannot be stored without pickling it."""
+
+
+class PluginError(PypetRebuildError):
+    """Base class for problems finding or loading plugins."""
+
+
+class MissingPluginError(PluginError):
+    """A backend, runner or other plugin was asked for but is not installed."""
+
+
+class PluginLoadError(PluginError):
+    """A plugin is installed but failed while being imported or registered."""
+
+
+class StorageError(PypetRebuildError):
+    """Reading or writing stored data failed; stored data is left as it was."""
+
+
+class TrajectoryNotFoundError(StorageError, LookupError):
+    """The storage holds no trajectory of the requested name or index."""
+
+
+class StorageLockedError(StorageError):
+    """Another process holds the storage open for writing."""
+
+
+class SchemaVersionError(StorageError):
+    """The storage was written by an incompatible layout version."""
+
+
+class RunnerError(PypetRebuildError):
+    """A runner could not execute the exploration."""
+
+
+class JobError(PypetRebuildError, TypeError):
+    """The job handed to ``Environment.run`` cannot be run (not callable, not picklable)."""
+
+
+class RunFailedError(PypetRebuildError):
+    """One or more runs raised; raised at the end of ``run`` when asked to."""

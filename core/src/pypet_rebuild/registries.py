@@ -1,0 +1,83 @@
+"""Registries that registration hooks fill: storage backends and runners.
+
+Plugins add *types* through these objects rather than returning values from
+hooks, so one plugin can register several things and the host can say which
+plugin registered what.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+from pypet_rebuild.errors import PluginError
+
+if TYPE_CHECKING:
+    from pypet_rebuild.runner import Runner
+    from pypet_rebuild.storage.base import StorageBackend
+
+__all__ = ["StorageRegistry", "RunnerRegistry", "BackendEntry", "RunnerEntry"]
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    name: str
+    opener: Callable[..., StorageBackend]
+    schemes: tuple[str, ...] = ()
+    suffixes: tuple[str, ...] = ()
+    plugin: str = ""
+
+
+@dataclass(frozen=True)
+class RunnerEntry:
+    name: str
+    factory: Callable[..., Runner]
+    plugin: str = ""
+
+
+@dataclass
+class StorageRegistry:
+    entries: dict[str, BackendEntry] = field(default_factory=dict)
+    current_plugin: str = ""
+
+    def add(
+        self,
+        name: str,
+        opener: Callable[..., StorageBackend],
+        *,
+        schemes: tuple[str, ...] | list[str] = (),
+        suffixes: tuple[str, ...] | list[str] = (),
+    ) -> None:
+        for scheme in schemes:
+            owner = self.for_scheme(scheme)
+            if owner is not None:
+                raise PluginError(
+                    f"storage backend {name!r} claims URL scheme {scheme!r}, which backend "
+                    f"{owner.name!r} (plugin {owner.plugin!r}) already opens; disable one of "
+                    "them with PYPET_REBUILD_DISABLE_PLUGINS"
+                )
+        self.entries[name] = BackendEntry(
+            name, opener, tuple(schemes), tuple(s.lower() for s in suffixes), self.current_plugin
+        )
+
+    def for_scheme(self, scheme: str) -> BackendEntry | None:
+        return next((e for e in self.entries.values() if scheme in e.schemes), None)
+
+    def for_suffix(self, suffix: str) -> BackendEntry | None:
+        return next((e for e in self.entries.values() if suffix.lower() in e.suffixes), None)
+
+
+@dataclass
+class RunnerRegistry:
+    entries: dict[str, RunnerEntry] = field(default_factory=dict)
+    current_plugin: str = ""
+
+    def add(self, name: str, factory: Callable[..., Runner]) -> None:
+        if name in self.entries:
+            raise PluginError(
+                f"runner {name!r} is registered twice (plugins {self.entries[name].plugin!r} "
+                f"and {self.current_plugin!r}); disable one with PYPET_REBUILD_DISABLE_PLUGINS"
+            )
+        self.entries[name] = RunnerEntry(name, factory, self.current_plugin)
+

@@ -1,0 +1,163 @@
+"""Per-run bookkeeping and access: run groups, run status, columns across runs.
+
+Run results live in storage once stored; the ``runs`` group materialises a
+run's group only when it is asked for, so a trajectory with a million runs
+loads as fast as one with ten.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from pypet_rebuild.errors import NodeNotFoundError
+from pypet_rebuild.storage.records import RunRecord, RunStatus, run_name
+from pypet_rebuild.tree import Group, Leaf
+
+if TYPE_CHECKING:
+    from pypet_rebuild.storage.base import StorageBackend
+    from pypet_rebuild.trajectory import Trajectory
+
+__all__ = ["RunsGroup", "RunAccess", "RUN_ALL"]
+
+RUN_ALL = "run_ALL"
+_RUN_NAME = re.compile(r"^run_(\d{8})$")
+
+
+class RunsGroup(Group):
+    """The ``runs`` group below ``results`` and ``derived_parameters``."""
+
+    def _lazy_child(self, name: str) -> Group | None:
+        root = self.root
+        if root is None:
+            return None
+        if name == "crun":
+            name = root.crun
+            if name in self._children:
+                return self._children[name]  # type: ignore[return-value]
+        match = _RUN_NAME.match(name)
+        if match is None:
+            return None
+        return root._materialize_run(self, int(match.group(1)))
+
+
+class RunAccess:
+    """Run-related half of ``Trajectory``: status records and stored runs."""
+
+    _runs: dict[int, RunRecord]
+    _storage: StorageBackend | None
+    _idx: int
+
+    def _init_run_access(self) -> None:
+        self._runs = {}
+
+    @property
+    def crun(self) -> str:
+        """The current run's name, ``run_ALL`` outside runs (as in pypet)."""
+        return run_name(self._idx) if self._idx >= 0 else RUN_ALL
+
+    @property
+    def crun_name(self) -> str | None:
+        return run_name(self._idx) if self._idx >= 0 else None
+
+    # -- status -------------------------------------------------------------------
+
+    def run_info(self, idx: int) -> RunRecord | None:
+        """Status, start, end, duration and error of a finished run; ``None`` if not run."""
+        return self._runs.get(idx)
+
+    @property
+    def run_infos(self) -> list[RunRecord]:
+        return [self._runs[idx] for idx in sorted(self._runs)]
+
+    def is_completed(self, idx: int | None = None) -> bool:
+        """Whether run ``idx`` (every run, without an index) completed."""
+        traj: Trajectory = self  # type: ignore[assignment]
+        if idx is None:
+            return all(self.is_completed(i) for i in range(len(traj)))
+        info = self._runs.get(idx)
+        return info is not None and info.status is RunStatus.COMPLETED
+
+    def _record_run(self, info: RunRecord) -> None:
+        self._runs[info.idx] = RunRecord(info.idx, info.status, info.started, info.finished, info.error)
+
+    # -- stored runs -----------------------------------------------------------------
+
+    def _materialize_run(self, runs_group: RunsGroup, idx: int) -> Group | None:
+        from pypet_rebuild.tree_records import add_run_records
+
+        traj: Trajectory = self  # type: ignore[assignment]
+        if self._storage is None or idx not in self._runs:
+            return None
+        branch = runs_group.parent.name if runs_group.parent is not None else ""
+        records = [r for r in self._storage.load_run(traj.name, idx) if r.path.split(".", 1)[0] == branch]
+        if not records:
+            return None
+        group = runs_group._add_child(Group(run_name(idx)))
+        add_run_records(group, records)
+        return group  # type: ignore[return-value]
+
+    def _run_paths(self) -> list[str]:
+        traj: Trajectory = self  # type: ignore[assignment]
+        paths: set[str] = set()
+        if self._storage is not None:
+            paths.update(self._storage.list_run_paths(traj.name))
+        for branch in ("results", "derived_parameters"):
+            runs = traj._children[branch]._children.get("runs")  # type: ignore[attr-defined]
+            for group in runs._children.values() if runs is not None else ():
+                for leaf in group.iter_leaves():
+                    paths.add(branch + "." + leaf.full_name.split(".", 3)[3])
+        return sorted(paths)
+
+    def _resolve_run_path(self, name: str) -> str:
+        paths = self._run_paths()
+        matches = [p for p in paths if p == name or p.endswith("." + name)]
+        if len(matches) != 1:
+            if not matches:
+                raise NodeNotFoundError(f"no run stored a result or derived parameter {name!r}; runs hold {paths}")
+            raise NodeNotFoundError(f"{name!r} is ambiguous across runs: {matches}; give more of the path")
+        return matches[0]
+
+    def get_column(self, name: str, item: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """One item of a per-run result across all runs as ``(indices, values)``.
+
+        The fast path for analysis: columnar backends answer it with one read.
+        ``item`` defaults to the leaf's own name (the value of
+        ``add_result("z", value)``) or ``"value"`` for derived parameters.
+        """
+        indices, values = self._column(name, item)
+        return np.asarray(indices, dtype=np.int64), np.asarray(values)
+
+    def get_from_runs(self, name: str, item: str | None = None) -> dict[str, Any]:
+        """``{run_name: value}`` of one item of a per-run result, in run order."""
+        indices, values = self._column(name, item)
+        return {run_name(int(i)): v for i, v in zip(indices, values)}
+
+    def _column(self, name: str, item: str | None) -> tuple[list[int], list[Any]]:
+        traj: Trajectory = self  # type: ignore[assignment]
+        run_path = self._resolve_run_path(name)
+        branch, rest = run_path.split(".", 1)
+        if item is None:
+            item = "value" if branch == "derived_parameters" else rest.rsplit(".", 1)[-1]
+        found: dict[int, Any] = {}
+        if self._storage is not None and run_path in self._storage.list_run_paths(traj.name):
+            stored_idx, stored_values = self._storage.load_column(traj.name, run_path, item)
+            found.update(zip((int(i) for i in stored_idx), stored_values))
+        runs = traj._children[branch]._children.get("runs")  # type: ignore[attr-defined]
+        for group_name, group in (runs._children.items() if runs is not None else ()):
+            leaf = group.get(rest, None)
+            if isinstance(leaf, Leaf):
+                found[int(group_name[4:])] = _leaf_item(leaf, item)
+        order = sorted(found)
+        return order, [found[i] for i in order]
+
+
+def _leaf_item(leaf: Leaf, item: str) -> Any:
+    from pypet_rebuild.leaves import Parameter
+
+    if isinstance(leaf, Parameter):
+        return leaf.default
+    return leaf.get(item)  # type: ignore[attr-defined]
+
