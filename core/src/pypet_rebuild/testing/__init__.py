@@ -1,0 +1,15 @@
+"""Conformance suites that every backend and runner must pass.
+
+Subclass them in your plugin's tests, ours and third parties' alike::
+
+    class TestMyBackend(StorageConformance):
+        @pytest.fixture
+        def storage_url(self, tmp_path):
+            return f"mystore://{tmp_path}/db"
+"""
+
+from __future__ import annotations
+
+from pypet_rebuild.testing.storage import StorageConformance
+
+__all__ = ["StorageConformance"]
