@@ -127,8 +127,19 @@ class RunAccess:
         ``item`` defaults to the leaf's own name (the value of
         ``add_result("z", value)``) or ``"value"`` for derived parameters.
         """
+        traj: Trajectory = self  # type: ignore[assignment]
+        if self._storage is not None and not self._runs_in_memory():
+            run_path = self._resolve_run_path(name)
+            return self._storage.load_column_array(traj.name, run_path, _default_item(run_path, item))
         indices, values = self._column(name, item)
         return np.asarray(indices, dtype=np.int64), np.asarray(values)
+
+    def _runs_in_memory(self) -> bool:
+        traj: Trajectory = self  # type: ignore[assignment]
+        return any(
+            len(traj._children[branch]._children["runs"]._children)  # type: ignore[attr-defined]
+            for branch in ("results", "derived_parameters")
+        )
 
     def get_from_runs(self, name: str, item: str | None = None) -> dict[str, Any]:
         """``{run_name: value}`` of one item of a per-run result, in run order."""
@@ -139,8 +150,7 @@ class RunAccess:
         traj: Trajectory = self  # type: ignore[assignment]
         run_path = self._resolve_run_path(name)
         branch, rest = run_path.split(".", 1)
-        if item is None:
-            item = "value" if branch == "derived_parameters" else rest.rsplit(".", 1)[-1]
+        item = _default_item(run_path, item)
         found: dict[int, Any] = {}
         if self._storage is not None and run_path in self._storage.list_run_paths(traj.name):
             stored_idx, stored_values = self._storage.load_column(traj.name, run_path, item)
@@ -152,6 +162,14 @@ class RunAccess:
                 found[int(group_name[4:])] = _leaf_item(leaf, item)
         order = sorted(found)
         return order, [found[i] for i in order]
+
+
+def _default_item(run_path: str, item: str | None) -> str:
+    """Without an item name: a derived parameter's value, or a result's own-name item."""
+    if item is not None:
+        return item
+    branch, rest = run_path.split(".", 1)
+    return "value" if branch == "derived_parameters" else rest.rsplit(".", 1)[-1]
 
 
 def _leaf_item(leaf: Leaf, item: str) -> Any:
