@@ -10,6 +10,7 @@ Subclass them in your plugin's tests, ours and third parties' alike::
 
 from __future__ import annotations
 
+from pypet_rebuild.testing.runners import RunnerConformance
 from pypet_rebuild.testing.storage import StorageConformance
 
-__all__ = ["StorageConformance"]
+__all__ = ["RunnerConformance", "StorageConformance"]

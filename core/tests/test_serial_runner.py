@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from pypet_rebuild.testing import RunnerConformance
+from pypet_rebuild.testing.runners import STORAGE_KINDS, storage_url_for
+
+
+class TestSerialRunner(RunnerConformance):
+    runner_name = "serial"
+
+    @pytest.fixture(params=STORAGE_KINDS)
+    def storage_url(self, request: pytest.FixtureRequest, tmp_path: Path) -> str:
+        return storage_url_for(request.param, tmp_path)
