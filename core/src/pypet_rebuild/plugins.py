@@ -22,6 +22,7 @@ import pluggy
 
 from pypet_rebuild import hookspecs
 from pypet_rebuild.errors import MissingPluginError, PluginError, PluginLoadError, StorageError
+from pypet_rebuild.provenance import package_version
 from pypet_rebuild.registries import RunnerRegistry, StorageRegistry
 from pypet_rebuild.values import ValueTypeRegistry, default_registry
 
@@ -112,7 +113,8 @@ class PluginHost:
         for module_name in BUILTIN_PLUGINS:
             name = module_name.rsplit(".", 1)[-1]
             if name not in self.disabled:
-                self._register(name, importlib.import_module(module_name), PluginInfo(name, module_name))
+                info = PluginInfo(name, module_name, version=package_version())
+                self._register(name, importlib.import_module(module_name), info)
         if autoload:
             self._load_entry_points()
         for name, plugin in extra_plugins:

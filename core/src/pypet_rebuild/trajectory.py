@@ -44,7 +44,7 @@ class Trajectory(RunAccess, StorageAccess, Group):
         fast_access: bool = True,
         auto_load: bool = False,
     ) -> None:
-        check_name(name, what="trajectory")
+        check_name(name, what="trajectory", reserved=False)
         super().__init__(name, comment)
         self.fast_access = fast_access
         self.auto_load = auto_load

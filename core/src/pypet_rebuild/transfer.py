@@ -1,0 +1,62 @@
+"""Copying a trajectory between any two storages, record by record."""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from pypet_rebuild.persistence import resolve_trajectory_name
+from pypet_rebuild.plugins import PluginHost, get_plugin_host
+from pypet_rebuild.storage.base import StorageBackend
+from pypet_rebuild.storage.records import TrajectoryInfo
+
+__all__ = ["copy_trajectory"]
+
+StorageLike = str | os.PathLike[str] | StorageBackend
+
+
+def _open(storage: StorageLike, host: PluginHost) -> tuple[StorageBackend, bool]:
+    if isinstance(storage, StorageBackend):
+        return storage, False
+    return host.open_storage(storage), True
+
+
+def copy_trajectory(
+    source: StorageLike,
+    destination: StorageLike,
+    name: str | None = None,
+    *,
+    index: int = -1,
+    new_name: str | None = None,
+    overwrite: bool = False,
+    batch_size: int = 1000,
+    plugin_host: PluginHost | None = None,
+) -> TrajectoryInfo:
+    """Copy one trajectory (nodes, explored ranges, runs and their status).
+
+    Runs move in batches, so a trajectory larger than memory copies in
+    bounded memory. Returns the destination's trajectory info.
+    """
+    host = plugin_host or get_plugin_host()
+    src, close_src = _open(source, host)
+    dst, close_dst = _open(destination, host)
+    try:
+        info = resolve_trajectory_name(src, name, index)
+        target = TrajectoryInfo(new_name or info.name, info.created, info.comment, dict(info.metadata))
+        dst.create_trajectory(target, overwrite=overwrite)
+        dst.store_nodes(target.name, src.load_nodes(info.name))
+        batch: list[Any] = []
+        for run in src.load_run_infos(info.name):
+            run.nodes = src.load_run(info.name, run.idx)
+            batch.append(run)
+            if len(batch) >= batch_size:
+                dst.store_runs(target.name, batch)
+                batch = []
+        if batch:
+            dst.store_runs(target.name, batch)
+        return target
+    finally:
+        if close_src:
+            src.close()
+        if close_dst:
+            dst.close()
