@@ -55,6 +55,7 @@ class Trajectory(RunAccess, StorageAccess, Group):
         self._length = 1
         self._run_active = False
         self._storage: StorageBackend | None = None
+        self._shortcut_cache: dict[tuple[int, str], Node] = {}
         self._init_run_access()
         for branch in BRANCHES:
             group = self._add_child(Group(branch))
@@ -66,6 +67,7 @@ class Trajectory(RunAccess, StorageAccess, Group):
     def __getstate__(self) -> dict[str, Any]:
         state = self.__dict__.copy()
         state["_storage"] = None
+        state["_shortcut_cache"] = {}  # keyed by object ids, meaningless elsewhere
         return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:

@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["Node", "Group", "Leaf"]
 
 _MISSING: Any = object()
+_RUN_LEAF_DEPTH = 4  # results.runs.run_00000042.z
 
 
 class Node:
@@ -183,6 +184,19 @@ class Group(Node):
 
     def _shortcut(self, name: str, path: str) -> Node:
         root = self.root
+        cache = root._shortcut_cache if root is not None else None
+        if cache is not None:
+            cached = cache.get((id(self), name))
+            if cached is not None:
+                return cached
+        node = self._search(name, path, root)
+        # Leaves of runs sit at depth 4 or deeper, so a match shallower than
+        # that cannot be changed by the run groups that come and go.
+        if cache is not None and node.depth < _RUN_LEAF_DEPTH:
+            cache[(id(self), name)] = node
+        return node
+
+    def _search(self, name: str, path: str, root: Trajectory | None) -> Node:
         current_run = root.crun_name if root is not None else None
         level: list[Group] = [self]
         while level:
@@ -222,7 +236,13 @@ class Group(Node):
             )
         node._parent = self
         self._children[node._name] = node
+        self._tree_changed()
         return node
+
+    def _tree_changed(self) -> None:
+        root = self.root
+        if root is not None and not root._run_active:
+            root._shortcut_cache.clear()
 
     def _ensure_group(self, path: str, comment: str = "", *, group_class: type[Group] | None = None) -> Group:
         group: Group = self
@@ -257,16 +277,18 @@ class Group(Node):
             raise InvalidNameError("links can only be added inside a trajectory")
         root._find(target_path)  # a link to nothing is an error now, not on first use
         self._links[name] = target_path
+        self._tree_changed()
 
     def remove_child(self, name: str) -> None:
         """Remove a child (and its subtree) or a link from this group."""
         if name in self._links:
             del self._links[name]
-            return
-        child = self._children.pop(name, None)
-        if child is None:
-            raise NodeNotFoundError(f"{self.full_name!r} has no child {name!r} to remove")
-        child._parent = None
+        else:
+            child = self._children.pop(name, None)
+            if child is None:
+                raise NodeNotFoundError(f"{self.full_name!r} has no child {name!r} to remove")
+            child._parent = None
+        self._tree_changed()
 
     # -- reading -----------------------------------------------------------------
 
