@@ -195,3 +195,21 @@ def test_runs_are_stored_in_batches_while_running(url: str) -> None:
     with _env(_traj(), url, batch_size=2) as env:
         env.run(job)
     assert seen_stored == [0, 0, 2, 2]
+
+
+def test_explored_order_and_provenance_survive_loading_and_resume(url: str) -> None:
+    traj = Trajectory("order")
+    traj.add_parameter("zeta", 1)
+    traj.add_parameter("alpha", 1.0)
+    traj.explore({"zeta": [1, 2], "alpha": [0.5, 1.5]})
+    with _env(traj, url) as env:
+        env.run(_square_zeta)
+        created = env.trajectory.created
+    assert list(load_trajectory(url).explored_parameters) == ["parameters.zeta", "parameters.alpha"]
+    with _env("order", url, resume=True) as env:
+        assert list(env.trajectory.explored_parameters) == ["parameters.zeta", "parameters.alpha"]
+        assert env.trajectory.created == created
+
+
+def _square_zeta(traj: Trajectory) -> int:
+    return traj.zeta**2

@@ -99,6 +99,9 @@ class Environment:
                     f"cannot resume: {mask_url(backend.url)!r} holds no trajectory {traj.name!r}; "
                     f"it holds {sorted(stored)}"
                 )
+            stored_info = backend.load_info(traj.name)
+            traj.created, traj.comment = stored_info.created, stored_info.comment
+            traj.metadata.update(stored_info.metadata)
             fill_trajectory(traj, backend, load_results=LoadLevel.SKELETON)
             done = sum(1 for info in traj.run_infos if info.status is RunStatus.COMPLETED)
             logger.info("resuming %r: %d of %d runs already completed", traj.name, done, len(traj))
@@ -114,6 +117,7 @@ class Environment:
     def _ensure_stored(self) -> None:
         assert self.backend is not None
         traj = self.trajectory
+        traj.metadata["explored_parameters"] = list(traj.explored_parameters)
         if not self._created_in_storage:
             info = TrajectoryInfo(traj.name, traj.created, traj.comment, dict(traj.metadata))
             self.backend.create_trajectory(info, overwrite=self._overwrite)

@@ -139,6 +139,9 @@ def fill_trajectory(
             continue
         records = backend.load_nodes(traj.name, prefix=branch, with_data=level == LoadLevel.DATA)
         add_records(traj, records)
+    order = traj.metadata.get("explored_parameters") or []
+    rank = {name: i for i, name in enumerate(order)}
+    traj._explored = dict(sorted(traj._explored.items(), key=lambda item: rank.get(item[0], len(rank))))
     for info in backend.load_run_infos(traj.name):
         traj._record_run(info)
 
