@@ -213,3 +213,12 @@ def test_explored_order_and_provenance_survive_loading_and_resume(url: str) -> N
 
 def _square_zeta(traj: Trajectory) -> int:
     return traj.zeta**2
+
+
+def test_default_storage_is_an_hdf5_file_named_after_the_trajectory(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    host = PluginHost(autoload=False)
+    with pytest.raises(MissingPluginError, match=r"'results[/\\]defaults\.h5'.*pypet-rebuild\[hdf5\]"):
+        Environment(_traj("defaults"), plugin_host=host)

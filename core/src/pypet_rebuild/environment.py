@@ -29,7 +29,9 @@ class Environment:
     """Creates (or resumes) a trajectory in a storage and runs jobs on it.
 
     ``storage`` is a URL (``memory://``, ``results.h5``, ``sqlite:///x.db``,
-    ``postgresql://...``, ``mongodb://...``) or an open backend; ``runner``
+    ``postgresql://...``, ``mongodb://...``) or an open backend; by default
+    the trajectory goes to ``results/<trajectory name>.h5``, so nothing is
+    lost when the script ends. ``runner``
     names a runner plugin and extra keyword arguments are its options
     (``ncores=4``). Finished runs are stored in batches while the exploration
     goes on: every ``batch_size`` runs or ``store_interval`` seconds.
@@ -38,7 +40,7 @@ class Environment:
     def __init__(
         self,
         trajectory: str | Trajectory = "my_trajectory",
-        storage: str | os.PathLike[str] | StorageBackend = "memory://",
+        storage: str | os.PathLike[str] | StorageBackend | None = None,
         *,
         runner: str = "serial",
         comment: str = "",
@@ -77,6 +79,8 @@ class Environment:
         else:
             self.trajectory = Trajectory(trajectory, comment)
         self.traj = self.trajectory
+        if storage is None:
+            storage = os.path.join("results", f"{self.trajectory.name}.h5")
         if self.runner.is_coordinator:
             self._attach_storage(storage, resume, storage_options or {})
             self.trajectory.metadata.update(environment_metadata(self.trajectory.name, time.time()))
