@@ -1,0 +1,96 @@
+"""Records to table rows and back, with no database in sight.
+
+Everything that can fail on a value (an unsupported type, a pickle the user
+did not allow) fails here, before a transaction starts, so that a bad value
+never leaves a batch half-written.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus
+from pypet_rebuild.values import pack, unpack
+
+from pypet_rebuild_sql._cells import to_cell
+
+__all__ = ["node_row", "item_rows", "run_batch_rows", "record_from_row", "run_record_from_row", "group_items"]
+
+
+def node_row(record: NodeRecord, has_data: bool) -> dict[str, Any]:
+    """The row of one node (tree node or run leaf) without its items."""
+    return {
+        "kind": record.kind.value,
+        "comment": record.comment,
+        "annotations": pack(record.annotations) if record.annotations else None,
+        "explored": pack(record.explored) if record.explored is not None else None,
+        "link_target": record.link_target,
+        "pickled": json.dumps(list(record.pickled)),
+        "has_data": has_data,
+    }
+
+
+def item_rows(record: NodeRecord) -> list[dict[str, Any]]:
+    """One row per item of ``record.data`` (which must not be None)."""
+    assert record.data is not None
+    allowed = set(record.pickled)
+    rows = []
+    for position, (item, value) in enumerate(record.data.items()):
+        value_type, number, blob = to_cell(value, allow_pickle=item in allowed)
+        rows.append({"item": item, "position": position, "value_type": value_type, "number": number, "blob": blob})
+    return rows
+
+
+def run_batch_rows(
+    runs: Sequence[RunRecord],
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]], list[dict[str, Any]], set[str]]:
+    """Rows for ``pypet_runs``, ``pypet_run_nodes`` and ``pypet_run_items``
+    plus the run paths used; a run given twice keeps its last record."""
+    latest = {run.idx: run for run in runs}
+    run_rows, node_rows, value_rows, paths = [], [], [], set()
+    for idx, run in latest.items():
+        run_rows.append({
+            "idx": idx, "status": run.status.value, "started": run.started, "finished": run.finished,
+            "error": run.error,
+        })
+        for record in run.nodes:
+            paths.add(record.path)
+            row = node_row(record, record.data is not None)
+            row.update(idx=idx, run_path=record.path)
+            node_rows.append(row)
+            if record.data is not None:
+                for item in item_rows(record):
+                    item.update(idx=idx, run_path=record.path)
+                    value_rows.append(item)
+    return run_rows, node_rows, value_rows, paths
+
+
+def record_from_row(row: Mapping[str, Any], path: str, data: dict[str, Any] | None) -> NodeRecord:
+    """A ``NodeRecord`` from a node row (``pypet_nodes`` or ``pypet_run_nodes``)."""
+    return NodeRecord(
+        path=path,
+        kind=NodeKind(row["kind"]),
+        comment=row["comment"],
+        annotations=unpack(row["annotations"]) if row["annotations"] is not None else {},
+        data=data,
+        explored=unpack(row["explored"]) if row["explored"] is not None else None,
+        link_target=row["link_target"],
+        pickled=tuple(json.loads(row["pickled"])),
+    )
+
+
+def run_record_from_row(row: Mapping[str, Any]) -> RunRecord:
+    return RunRecord(
+        idx=int(row["idx"]), status=RunStatus(row["status"]), started=row["started"],
+        finished=row["finished"], error=row["error"],
+    )
+
+
+def group_items(rows: Iterable[Mapping[str, Any]], key: str) -> dict[Any, list[Mapping[str, Any]]]:
+    """Item rows by ``row[key]``, each list in stored item order."""
+    grouped: dict[Any, list[Mapping[str, Any]]] = {}
+    for row in sorted(rows, key=lambda r: r["position"]):
+        grouped.setdefault(row[key], []).append(row)
+    return grouped
