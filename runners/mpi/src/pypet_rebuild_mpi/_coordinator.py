@@ -1,0 +1,191 @@
+"""Rank 0's side: hand out chunks of runs on request, collect the outcomes.
+
+Rank 0 only coordinates when there are workers: it waits for messages by
+polling with short sleeps (a blocking MPI receive spins at full speed on
+most MPI libraries and would steal a core from a worker), answers each
+worker at once with its next chunk, and only then hands the outcomes on,
+so that workers keep computing while rank 0 stores a batch.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import pickle
+import time
+from collections import deque
+from typing import Any
+
+from pypet_rebuild.errors import RunnerError
+from pypet_rebuild.logs import LOGGER_NAME
+from pypet_rebuild.runner import DispatchSink, OutcomeSink, RunOutcome, RunPlan
+
+from pypet_rebuild_mpi._protocol import REPORT, SETUP_FAILED, STOP, WORK, abort_at_exit, import_mpi, share_plan
+
+__all__ = ["Coordinator"]
+
+logger = logging.getLogger(LOGGER_NAME + ".mpi")
+
+POLL_INTERVAL = 0.0005
+# Adaptive chunks: about this much work per chunk, at most this many runs,
+# and never more than a fair share of what is left (so the end stays balanced).
+TARGET_CHUNK_SECONDS = 0.1
+MAX_ADAPTIVE_CHUNK = 8
+
+
+class Coordinator:
+    """One ``execute`` on rank 0 of a communicator with at least two ranks."""
+
+    def __init__(
+        self,
+        comm: Any,
+        plan: RunPlan,
+        on_outcome: OutcomeSink,
+        on_dispatch: DispatchSink,
+        *,
+        chunk_size: int | None,
+        stop_timeout: float,
+    ) -> None:
+        self.MPI = import_mpi()
+        self.comm = comm
+        self.plan = plan
+        self.on_outcome = on_outcome
+        self.on_dispatch = on_dispatch
+        self.chunk_size = chunk_size
+        self.stop_timeout = stop_timeout
+        self.workers = comm.Get_size() - 1
+        self.pending = deque(plan.indices)
+        # A worker is busy (computing, or about to send its first message),
+        # awaiting an answer, or stopped; ``busy`` maps it to its runs in flight.
+        self.busy: dict[int, list[int]] = {rank: [] for rank in range(1, comm.Get_size())}
+        self.awaiting: set[int] = set()
+        self.stop_requests: dict[int, Any] = {}
+        self.not_handed_on: deque[RunOutcome] = deque()
+        self.seconds_computed = 0.0
+        self.runs_computed = 0
+        self.left_behind: list[int] = []
+
+    def run(self) -> None:
+        """Hand out every index; return once every worker was told to stop."""
+        share_plan(self.comm, self.plan)
+        try:
+            while self.busy:
+                source, tag, payload = self._receive()
+                self._answer(source, tag, payload)
+        except BaseException:
+            self._stop_after_error()
+            raise
+        self._wait_for_stops()
+
+    # -- the normal flow -------------------------------------------------------------
+
+    def _answer(self, source: int, tag: int, payload: Any) -> None:
+        if tag == SETUP_FAILED:
+            raise RunnerError(
+                f"MPI rank {source} could not load the job sent by rank 0; every rank must be able to "
+                f"import the job and the types of its arguments (define them at module level of the "
+                f"script or in an installed module). The rank reported:\n{payload}"
+            )
+        outcomes: list[RunOutcome] = pickle.loads(payload)
+        for outcome in outcomes:
+            self.seconds_computed += max(0.0, outcome.finished - outcome.started)
+        self.runs_computed += len(outcomes)
+        chunk = self._next_chunk()
+        if chunk:
+            for idx in chunk:
+                self.on_dispatch(idx)
+            self.comm.send(chunk, dest=source, tag=WORK)
+            self.busy[source] = chunk
+        else:
+            self._send_stop(source)
+        self.awaiting.discard(source)
+        self.not_handed_on.extend(outcomes)
+        while self.not_handed_on:
+            self.on_outcome(self.not_handed_on.popleft())
+
+    def _next_chunk(self) -> list[int]:
+        if not self.pending:
+            return []
+        if self.chunk_size is not None:
+            size = self.chunk_size
+        else:
+            by_time = 1
+            if self.runs_computed and self.seconds_computed > 0:
+                by_time = int(TARGET_CHUNK_SECONDS * self.runs_computed / self.seconds_computed)
+            elif self.runs_computed:
+                by_time = MAX_ADAPTIVE_CHUNK
+            fair_share = math.ceil(len(self.pending) / (2 * self.workers))
+            size = max(1, min(by_time, fair_share, MAX_ADAPTIVE_CHUNK))
+        return [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
+
+    def _receive(self, deadline: float | None = None) -> tuple[int, int, Any]:
+        """The next worker message, by polling; raises ``TimeoutError`` past ``deadline``."""
+        status = self.MPI.Status()
+        while not self.comm.Iprobe(source=self.MPI.ANY_SOURCE, tag=self.MPI.ANY_TAG, status=status):
+            if deadline is not None and time.monotonic() > deadline:
+                raise TimeoutError
+            time.sleep(POLL_INTERVAL)
+        source, tag = status.Get_source(), status.Get_tag()
+        self.busy.pop(source, None)
+        self.awaiting.add(source)
+        return source, tag, self.comm.recv(source=source, tag=tag)
+
+    def _send_stop(self, rank: int) -> None:
+        self.stop_requests[rank] = self.comm.isend(None, dest=rank, tag=STOP)
+
+    def _wait_for_stops(self) -> None:
+        self.MPI.Request.waitall([self.stop_requests[rank] for rank in sorted(self.stop_requests)])
+
+    # -- after an error on rank 0 ---------------------------------------------------------
+
+    def _stop_after_error(self) -> None:
+        """Stop every worker without losing what it finished; never hang.
+
+        Workers awaiting an answer get ``STOP`` now. Busy workers get it too;
+        they notice it after their current run and report first, and their
+        finished runs are handed on. Workers that do not report within
+        ``stop_timeout`` are left behind, and the process aborts the MPI job
+        when it exits (after the environment stored everything it holds).
+        """
+        for rank in sorted(self.awaiting):
+            self._send_stop(rank)
+        self.awaiting.clear()
+        for rank in sorted(self.busy):
+            self._send_stop(rank)
+        self._hand_on_while_stopping(list(self.not_handed_on))
+        deadline = time.monotonic() + self.stop_timeout
+        while self.busy:
+            try:
+                source, tag, payload = self._receive(deadline)
+            except TimeoutError:
+                break
+            except BaseException:
+                logger.exception("receiving from the MPI workers while stopping them failed")
+                break
+            self.awaiting.discard(source)
+            if tag == REPORT:
+                try:
+                    outcomes = pickle.loads(payload)
+                except Exception as exc:
+                    logger.warning("while stopping the MPI workers, a report could not be read: %r", exc)
+                    continue
+                self._hand_on_while_stopping(outcomes)
+        if self.busy:
+            self.left_behind = sorted(self.busy)
+            logger.error(
+                "MPI ranks %s did not stop within %.0f s; the MPI job will be aborted when this "
+                "process exits (everything handed on so far is stored)", self.left_behind, self.stop_timeout,
+            )
+            abort_at_exit(self.comm)
+        else:
+            self._wait_for_stops()
+
+    def _hand_on_while_stopping(self, outcomes: list[RunOutcome]) -> None:
+        """Finished runs are worth storing even now; a second failure must not
+        mask the error that is already on its way up."""
+        self.not_handed_on.clear()
+        for outcome in outcomes:
+            try:
+                self.on_outcome(outcome)
+            except Exception as exc:
+                logger.warning("while stopping the MPI workers: %s", exc)

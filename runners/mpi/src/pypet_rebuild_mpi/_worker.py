@@ -1,0 +1,104 @@
+"""The loop of every rank but 0: ask for runs, compute them, send the outcomes back."""
+
+from __future__ import annotations
+
+import logging
+import pickle
+import signal
+import threading
+import traceback
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from pypet_rebuild.logs import configure_logging, detach_handlers
+from pypet_rebuild.runner import RunOutcome, RunPlan, execute_run
+from pypet_rebuild.storage.records import RunStatus
+
+from pypet_rebuild_mpi._protocol import REPORT, SETUP_FAILED, STOP, import_mpi, share_plan
+
+__all__ = ["serve"]
+
+
+def serve(comm: Any, own_plan: RunPlan) -> None:
+    """Compute whatever rank 0 hands out until it says stop.
+
+    Workers never raise: every problem is reported to rank 0, which raises
+    it once for the whole job. ``own_plan`` (what this rank's script built)
+    is only the template for the broadcast; rank 0's plan is used.
+    """
+    MPI = import_mpi()
+    with _sigint_ignored():
+        try:
+            plan = share_plan(comm, own_plan)
+        except Exception:
+            comm.send(traceback.format_exc(), dest=0, tag=SETUP_FAILED)
+            comm.recv(source=0, tag=STOP)
+            return
+        if plan is None:
+            return
+        handlers = _log_to_rank_file(plan.log_folder, comm.Get_rank())
+        try:
+            _compute_until_stopped(comm, plan, MPI)
+        finally:
+            detach_handlers(handlers)
+
+
+def _compute_until_stopped(comm: Any, plan: RunPlan, MPI: Any) -> None:
+    status = MPI.Status()
+    outcomes: list[RunOutcome] = []
+    while True:
+        comm.send(_pickled_outcomes(outcomes), dest=0, tag=REPORT)
+        chunk = comm.recv(source=0, tag=MPI.ANY_TAG, status=status)
+        if status.Get_tag() == STOP:
+            return
+        outcomes = []
+        for idx in chunk:
+            # rank 0 stopped early (an error or Ctrl+C there): report what is done;
+            # the STOP stays queued and ends the loop after the report.
+            if comm.Iprobe(source=0, tag=STOP):
+                break
+            outcomes.append(execute_run(plan, idx))
+
+
+def _pickled_outcomes(outcomes: list[RunOutcome]) -> bytes:
+    """Pickle here, not inside ``send``, so that one run returning something
+    unpicklable becomes a failed run instead of a dead worker."""
+    try:
+        return pickle.dumps(outcomes, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception:
+        return pickle.dumps([_sendable(outcome) for outcome in outcomes], protocol=pickle.HIGHEST_PROTOCOL)
+
+
+def _sendable(outcome: RunOutcome) -> RunOutcome:
+    try:
+        pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+    except Exception as exc:
+        error = (
+            f"run {outcome.idx} finished, but what it returned or stored cannot be sent to rank 0: "
+            f"{exc!r}; under the mpi runner return values and results must be picklable"
+        )
+        return RunOutcome(outcome.idx, RunStatus.FAILED, outcome.started, outcome.finished, None, error)
+    return outcome
+
+
+@contextmanager
+def _sigint_ignored() -> Iterator[None]:
+    """``mpiexec`` forwards Ctrl+C to every rank; only rank 0 should act on
+    it (stop handing out runs, store what is finished). A worker dying of it
+    would make ``mpiexec`` kill rank 0 before it stored anything."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+def _log_to_rank_file(log_folder: str | None, rank: int) -> list[logging.Handler]:
+    """Rank 0 logs to ``main.log``; each worker to its own ``mpi_rank_<n>.log``."""
+    if log_folder is None:
+        return []
+    return configure_logging(log_folder, console=False, file_stem=f"mpi_rank_{rank}")
