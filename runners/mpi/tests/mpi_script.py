@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import os
 import sys
 import threading
@@ -42,6 +43,7 @@ def build_trajectory() -> Trajectory:
 def product_job(traj: Trajectory, pause: float = 0.0) -> float:
     if pause:
         time.sleep(pause)
+    logging.getLogger("pypet_rebuild.job").info("computing run %d", traj.idx)
     z = traj.x * traj.y
     traj.add_result("z", z, comment="product")
     traj.add_result("arrays.vector", np.arange(3) * z)
@@ -93,9 +95,11 @@ def main(argv: list[str]) -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("mode")
     parser.add_argument("storage")
+    parser.add_argument("--log-folder")
     args = parser.parse_args(argv)
     mode, storage = args.mode, args.storage
     quiet: dict[str, Any] = {"runner": "mpi", "progress": False, "log_to_console": False, "store_interval": 0.0}
+    quiet["log_folder"] = args.log_folder
     if mode == "resume":
         env = Environment(TRAJECTORY, storage, resume=True, **quiet)
     else:

@@ -81,8 +81,8 @@ class Job:
         return [(idx, value) for idx, value in json.loads(self.line("RETURNED"))]
 
 
-def _command(ranks: int, mode: str, storage: str) -> list[str]:
-    return [str(MPIEXEC), "-n", str(ranks), sys.executable, str(SCRIPT), mode, storage]
+def _command(ranks: int, mode: str, storage: str, *options: str) -> list[str]:
+    return [str(MPIEXEC), "-n", str(ranks), sys.executable, str(SCRIPT), mode, storage, *options]
 
 
 def _finish(process: subprocess.Popen[str]) -> Job:
@@ -96,9 +96,9 @@ def _finish(process: subprocess.Popen[str]) -> Job:
     return Job(process.returncode, stdout, stderr)
 
 
-def _start(ranks: int, mode: str, storage: str) -> subprocess.Popen[str]:
+def _start(ranks: int, mode: str, storage: str, *options: str) -> subprocess.Popen[str]:
     return subprocess.Popen(
-        _command(ranks, mode, storage),
+        _command(ranks, mode, storage, *options),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -106,8 +106,8 @@ def _start(ranks: int, mode: str, storage: str) -> subprocess.Popen[str]:
     )
 
 
-def launch(ranks: int, mode: str, storage: str) -> Job:
-    return _finish(_start(ranks, mode, storage))
+def launch(ranks: int, mode: str, storage: str, *options: str) -> Job:
+    return _finish(_start(ranks, mode, storage, *options))
 
 
 def serial_reference(job: Any) -> tuple[list[tuple[int, Any]], StoredExploration]:
@@ -131,12 +131,22 @@ def without_run(stored: StoredExploration, idx: int) -> StoredExploration:
 
 
 @pytest.mark.parametrize("ranks", [2, 3])
-def test_exploration_stores_what_the_serial_runner_stores(ranks: int, any_storage: str) -> None:
-    job = launch(ranks, "explore", any_storage)
+def test_exploration_stores_what_the_serial_runner_stores(ranks: int, any_storage: str, tmp_path: Path) -> None:
+    logs = tmp_path / "logs"
+    job = launch(ranks, "explore", any_storage, "--log-folder", str(logs))
     assert job.returncode == 0, job.stderr
     expected_returned, expected_stored = serial_reference(script.product_job)
     assert job.returned == expected_returned
     assert_same_exploration(expected_stored, read_stored(any_storage, script.TRAJECTORY))
+    # Rank 0 writes the main log; each worker logs what its runs log to its own file.
+    assert "all 20 runs completed" in (logs / "main.log").read_text()
+    logged = [
+        int(line.rsplit(" ", 1)[1])
+        for rank in range(1, ranks)
+        for line in (logs / f"mpi_rank_{rank}.log").read_text().splitlines()
+        if "computing run" in line
+    ]
+    assert sorted(logged) == sorted(ALL_RUNS)
 
 
 def test_failed_runs_are_recorded_and_the_others_complete(storage: str) -> None:
