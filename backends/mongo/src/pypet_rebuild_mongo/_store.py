@@ -1,0 +1,228 @@
+"""Versioned writes: all or nothing without multi-document transactions.
+
+MongoDB without a replica set writes each document atomically but offers no
+transaction across documents. So every write of nodes or runs is numbered
+(``seq``, counted per trajectory) and goes through three steps, each ending
+in one atomic update of the trajectory document:
+
+1. *begin*: take the next ``seq`` and list it under ``open``. Documents
+   written with an open ``seq`` are invisible to every reader.
+2. write the new documents (new versions; nothing is overwritten), then
+   *commit*: move ``seq`` from ``open`` to ``settling``. From this instant
+   the write is visible as a whole.
+3. *settle*: delete the versions the write replaced (and their GridFS
+   files), then drop ``seq`` from ``settling``.
+
+Readers take a ``Snapshot`` of the trajectory document and see documents
+with ``seq < next_seq`` that are not ``open``; where a key (node path, run
+index) has several versions, the highest ``seq`` wins. A trajectory with
+nothing open or settling (the normal case) holds exactly one version per
+key, so readers skip that resolution. A writer killed at any point leaves
+its ``seq`` listed; the next write rolls back what is still open and
+finishes what is settling.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+from pymongo import ReturnDocument
+
+from pypet_rebuild.errors import StorageError, TrajectoryNotFoundError
+from pypet_rebuild.plugins import mask_url
+from pypet_rebuild_mongo._columns import chunk_without
+from pypet_rebuild_mongo._connection import LARGE_VALUES_BUCKET
+from pypet_rebuild_mongo._large_values import LargeValues
+
+__all__ = ["Snapshot", "Store", "latest_versions"]
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """What one read sees of a trajectory: its document at one instant."""
+
+    name: str
+    uid: Any
+    next_seq: int
+    open: frozenset[int]
+    settling: frozenset[int]
+    document: dict[str, Any] = field(repr=False)
+
+    @property
+    def single_versions(self) -> bool:
+        """Whether every visible key has one version (nothing is settling), so
+        readers need not pick the highest ``seq``. Open writes do not matter:
+        ``query`` already hides them."""
+        return not self.settling
+
+    def query(self, **conditions: Any) -> dict[str, Any]:
+        """A filter for this trajectory's documents that this snapshot may see."""
+        seq: dict[str, Any] = {"$lt": self.next_seq}
+        if self.open:
+            seq["$nin"] = sorted(self.open)
+        return {"traj": self.uid, "seq": seq, **conditions}
+
+
+def latest_versions(documents: Iterable[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
+    """The highest-``seq`` document per value of ``key``."""
+    latest: dict[Any, dict[str, Any]] = {}
+    for document in documents:
+        held = latest.get(document[key])
+        if held is None or document["seq"] > held["seq"]:
+            latest[document[key]] = document
+    return latest
+
+
+class Store:
+    """The collections of one database and the write protocol over them."""
+
+    def __init__(self, url: str, database: Any) -> None:
+        self.url = url
+        self.database = database
+        self.trajectories = database["trajectories"]
+        self.nodes = database["nodes"]
+        self.runs = database["runs"]
+        self.run_items = database["run_items"]
+        self.large = LargeValues(database, LARGE_VALUES_BUCKET)
+
+    def names(self) -> list[str]:
+        return sorted(doc["_id"] for doc in self.trajectories.find({}, {"_id": 1}))
+
+    def snapshot(self, name: str) -> Snapshot:
+        document = self.trajectories.find_one({"_id": name})
+        if document is None:
+            raise TrajectoryNotFoundError(
+                f"{mask_url(self.url)!r} holds no trajectory {name!r}; it holds {self.names()}"
+            )
+        return Snapshot(
+            name,
+            document["uid"],
+            document["next_seq"],
+            frozenset(document.get("open", ())),
+            frozenset(document.get("settling", ())),
+            document,
+        )
+
+    # -- the write protocol -------------------------------------------------------
+
+    @contextmanager
+    def writing(self, snapshot: Snapshot) -> Iterator[int]:
+        """Begin a write and roll it back if the body raises before committing."""
+        if snapshot.open or snapshot.settling:
+            self._repair(snapshot)
+        owner = {"_id": snapshot.name, "uid": snapshot.uid}
+        before = self.trajectories.find_one_and_update(
+            owner, {"$inc": {"next_seq": 1}}, {"next_seq": 1}, return_document=ReturnDocument.BEFORE
+        )
+        if before is None:
+            raise self._vanished(snapshot)
+        seq = before["next_seq"]
+        self.trajectories.update_one(owner, {"$push": {"open": seq}})
+        try:
+            yield seq
+        except BaseException:
+            try:
+                self._rollback(snapshot, seq)
+            except Exception:  # the server is gone: the next write rolls it back
+                logger.warning("could not roll back write %d of %r; the next write will", seq, snapshot.name)
+            raise
+
+    def commit(self, snapshot: Snapshot, seq: int, run_paths: Iterable[str] = ()) -> None:
+        """Make write ``seq`` visible, all at once; the last step inside ``writing``."""
+        update: dict[str, Any] = {"$pull": {"open": seq}, "$push": {"settling": seq}}
+        paths = sorted(set(run_paths))
+        if paths:
+            update["$addToSet"] = {"run_paths": {"$each": paths}}
+        result = self.trajectories.update_one({"_id": snapshot.name, "uid": snapshot.uid, "open": seq}, update)
+        if result.matched_count != 1:
+            raise self._vanished(snapshot)
+
+    def settle(self, snapshot: Snapshot, seq: int) -> None:
+        """Remove what committed write ``seq`` replaced. Failing here loses
+        nothing (the write is visible and complete): the next write retries."""
+        try:
+            self._settle_nodes(snapshot, seq)
+            self._settle_runs(snapshot, seq)
+            self.trajectories.update_one({"_id": snapshot.name, "uid": snapshot.uid}, {"$pull": {"settling": seq}})
+        except Exception as exc:
+            logger.warning("write %d of %r is stored; removing what it replaced failed (%s)", seq, snapshot.name, exc)
+
+    def _vanished(self, snapshot: Snapshot) -> StorageError:
+        return StorageError(
+            f"trajectory {snapshot.name!r} in {mask_url(self.url)!r} was deleted or overwritten by "
+            "another process while this one was writing to it; nothing was stored"
+        )
+
+    def _rollback(self, snapshot: Snapshot, seq: int) -> None:
+        owner = {"_id": snapshot.name, "uid": snapshot.uid, "open": seq}
+        if self.trajectories.find_one(owner, {"_id": 1}) is None:
+            return  # committed after all (or the trajectory is gone): nothing to undo
+        for collection in (self.nodes, self.runs, self.run_items):
+            collection.delete_many({"traj": snapshot.uid, "seq": seq})
+        self.large.delete_where(traj=snapshot.uid, seq=seq)
+        self.trajectories.update_one(owner, {"$pull": {"open": seq}})
+
+    def _repair(self, snapshot: Snapshot) -> None:
+        """Finish what a killed writer left: one writer per trajectory at a time."""
+        for seq in sorted(snapshot.open):
+            logger.warning("rolling back write %d of %r, left unfinished by a stopped process", seq, snapshot.name)
+            self._rollback(snapshot, seq)
+        for seq in sorted(snapshot.settling):
+            self.settle(snapshot, seq)
+
+    def _settle_nodes(self, snapshot: Snapshot, seq: int) -> None:
+        written = list(self.nodes.find({"traj": snapshot.uid, "seq": seq}, {"path": 1, "large": 1}))
+        if not written:
+            return
+        paths = [doc["path"] for doc in written]
+        replaced = list(
+            self.nodes.find({"traj": snapshot.uid, "path": {"$in": paths}, "seq": {"$lt": seq}}, {"large": 1})
+        )
+        if not replaced:
+            return
+        still_used = {file_id for doc in written for file_id in doc.get("large", ())}
+        self.large.delete(
+            {file_id for doc in replaced for file_id in doc.get("large", ()) if file_id not in still_used}
+        )
+        self.nodes.delete_many({"_id": {"$in": [doc["_id"] for doc in replaced]}})
+
+    def _settle_runs(self, snapshot: Snapshot, seq: int) -> None:
+        indices = self.runs.distinct("idx", {"traj": snapshot.uid, "seq": seq})
+        if not indices:
+            return
+        replaced = list(
+            self.runs.find({"traj": snapshot.uid, "idx": {"$in": indices}, "seq": {"$lt": seq}}, {"idx": 1, "seq": 1})
+        )
+        if not replaced:
+            return
+        dropped: dict[int, set[int]] = {}
+        for doc in replaced:
+            dropped.setdefault(doc["seq"], set()).add(doc["idx"])
+        for chunk in self.run_items.find({"traj": snapshot.uid, "seq": {"$in": sorted(dropped)}}):
+            drop = dropped[chunk["seq"]]
+            if drop.isdisjoint(chunk["idx"]):
+                continue
+            kept = chunk_without(chunk, drop)
+            if kept is None:
+                self.run_items.delete_one({"_id": chunk["_id"]})
+            else:
+                self.run_items.replace_one({"_id": chunk["_id"]}, kept)
+        self.large.delete_where(traj=snapshot.uid, seq=sorted(dropped), idx=sorted({d["idx"] for d in replaced}))
+        self.runs.delete_many({"_id": {"$in": [doc["_id"] for doc in replaced]}})
+        paths = self.runs.distinct("nodes.path", {"traj": snapshot.uid})
+        self.trajectories.update_one({"_id": snapshot.name, "uid": snapshot.uid}, {"$set": {"run_paths": sorted(paths)}})
+
+    # -- whole trajectories ----------------------------------------------------------
+
+    def purge(self, uid: Any) -> None:
+        """Delete every document of a trajectory whose document is already gone
+        (so none of this is visible while it happens)."""
+        for collection in (self.nodes, self.runs, self.run_items):
+            collection.delete_many({"traj": uid})
+        self.large.delete_where(traj=uid)
