@@ -27,6 +27,7 @@ TRAJECTORY = "mpi_exploration"
 FAILING_RUN = 7
 UNSENDABLE_RUN = 11
 DYING_RUN = 12
+EXITING_RUN = 5
 
 
 def build_trajectory() -> Trajectory:
@@ -67,6 +68,13 @@ def dying_job(traj: Trajectory) -> float:
         time.sleep(0.3)
         os._exit(3)
     return product_job(traj, pause=0.02)
+
+
+def exiting_job(traj: Trajectory) -> float:
+    """Run 5 exits the interpreter: not a failed run but a broken job."""
+    if traj.idx == EXITING_RUN:
+        sys.exit(3)
+    return product_job(traj)
 
 
 def slow_job(traj: Trajectory) -> float:
@@ -124,6 +132,8 @@ def main(argv: list[str]) -> None:
                     env.run(lambda traj: traj.x)
                 elif mode == "worker_cannot_load":
                     env.run(product_job, LoadsOnlyOnRankZero())
+                elif mode == "job_exits":
+                    env.run(exiting_job)
                 else:
                     raise SystemExit(f"unknown mode {mode!r}")
             except (RunFailedError, RunnerError) as error:

@@ -209,6 +209,17 @@ def test_worker_that_cannot_load_the_job_is_reported_by_rank_0(storage: str) -> 
     assert read_stored(storage, script.TRAJECTORY).runs == {}
 
 
+def test_job_exiting_the_interpreter_is_a_runner_error_and_finished_runs_are_stored(storage: str) -> None:
+    job = launch(3, "job_exits", storage)
+    assert job.returncode == 0, job.stderr
+    message = job.line("CAUGHT")
+    assert message.startswith("RunnerError MPI rank ") and "stopped in run 5: the job raised SystemExit" in message
+    stored = statuses(read_stored(storage, script.TRAJECTORY))
+    assert script.EXITING_RUN not in stored
+    assert set(stored.values()) == {RunStatus.COMPLETED}
+    assert 0 in stored
+
+
 # -- interrupted explorations and resume --------------------------------------------------
 
 

@@ -20,7 +20,7 @@ from pypet_rebuild.errors import RunnerError
 from pypet_rebuild.logs import LOGGER_NAME
 from pypet_rebuild.runner import DispatchSink, OutcomeSink, RunOutcome, RunPlan
 
-from pypet_rebuild_mpi._protocol import REPORT, SETUP_FAILED, STOP, WORK, abort_at_exit, import_mpi, share_plan
+from pypet_rebuild_mpi._protocol import FAILED, STOP, WORK, abort_at_exit, import_mpi, share_plan
 
 __all__ = ["Coordinator"]
 
@@ -80,13 +80,10 @@ class Coordinator:
     # -- the normal flow -------------------------------------------------------------
 
     def _answer(self, source: int, tag: int, payload: Any) -> None:
-        if tag == SETUP_FAILED:
-            raise RunnerError(
-                f"MPI rank {source} could not load the job sent by rank 0; every rank must be able to "
-                f"import the job and the types of its arguments (define them at module level of the "
-                f"script or in an installed module). The rank reported:\n{payload}"
-            )
-        outcomes: list[RunOutcome] = pickle.loads(payload)
+        outcomes, failure = _decode(tag, payload)
+        if failure is not None:
+            self.not_handed_on.extend(outcomes)
+            raise RunnerError(f"MPI rank {source} {failure}")
         for outcome in outcomes:
             self.seconds_computed += max(0.0, outcome.finished - outcome.started)
         self.runs_computed += len(outcomes)
@@ -163,13 +160,14 @@ class Coordinator:
                 logger.exception("receiving from the MPI workers while stopping them failed")
                 break
             self.awaiting.discard(source)
-            if tag == REPORT:
-                try:
-                    outcomes = pickle.loads(payload)
-                except Exception as exc:
-                    logger.warning("while stopping the MPI workers, a report could not be read: %r", exc)
-                    continue
-                self._hand_on_while_stopping(outcomes)
+            try:
+                outcomes, failure = _decode(tag, payload)
+            except Exception as exc:
+                logger.warning("while stopping the MPI workers, a report could not be read: %r", exc)
+                continue
+            if failure is not None:
+                logger.error("MPI rank %d %s", source, failure)
+            self._hand_on_while_stopping(outcomes)
         if self.busy:
             self.left_behind = sorted(self.busy)
             logger.error(
@@ -188,4 +186,12 @@ class Coordinator:
             try:
                 self.on_outcome(outcome)
             except Exception as exc:
-                logger.warning("while stopping the MPI workers: %s", exc)
+                logger.warning("while stopping the MPI workers, handing on a finished run raised: %s", exc)
+
+
+def _decode(tag: int, payload: Any) -> tuple[list[RunOutcome], str | None]:
+    """A worker's message as (finished outcomes, description of its failure or None)."""
+    if tag == FAILED:
+        pickled, failure = payload
+        return pickle.loads(pickled), failure
+    return pickle.loads(payload), None

@@ -4,8 +4,9 @@ Messages (all through mpi4py's pickle-based lowercase API):
 
 * rank 0 broadcasts the plan once per ``execute`` (``share_plan``);
 * a worker sends ``REPORT`` with the pickled outcomes of its last chunk (an
-  empty list the first time: "ready"), or ``SETUP_FAILED`` with a traceback
-  when it could not unpickle the plan;
+  empty list the first time: "ready"), or ``FAILED`` with the outcomes it
+  finished and a description when it cannot go on (it could not unpickle
+  the plan, or a run raised ``SystemExit``);
 * rank 0 answers every worker message with ``WORK`` (a list of run indices)
   or ``STOP``. After an error rank 0 may send ``STOP`` to a busy worker
   before it reports; the worker sees it between two runs, reports what it
@@ -27,10 +28,10 @@ from typing import Any
 from pypet_rebuild.errors import RunnerError
 from pypet_rebuild.runner import RunPlan
 
-__all__ = ["REPORT", "SETUP_FAILED", "WORK", "STOP", "import_mpi", "share_plan", "abort_on_uncaught_exception"]
+__all__ = ["REPORT", "FAILED", "WORK", "STOP", "import_mpi", "share_plan", "abort_on_uncaught_exception"]
 
 REPORT = 1
-SETUP_FAILED = 2
+FAILED = 2
 WORK = 3
 STOP = 4
 

@@ -15,7 +15,7 @@ from pypet_rebuild.logs import configure_logging, detach_handlers
 from pypet_rebuild.runner import RunOutcome, RunPlan, execute_run
 from pypet_rebuild.storage.records import RunStatus
 
-from pypet_rebuild_mpi._protocol import REPORT, SETUP_FAILED, STOP, import_mpi, share_plan
+from pypet_rebuild_mpi._protocol import FAILED, REPORT, STOP, import_mpi, share_plan
 
 __all__ = ["serve"]
 
@@ -32,8 +32,13 @@ def serve(comm: Any, own_plan: RunPlan) -> None:
         try:
             plan = share_plan(comm, own_plan)
         except Exception:
-            comm.send(traceback.format_exc(), dest=0, tag=SETUP_FAILED)
-            comm.recv(source=0, tag=STOP)
+            _report_failure(
+                comm,
+                [],
+                "could not load the job sent by rank 0; every rank must be able to import the job and the "
+                "types of its arguments (define them at module level of the script or in an installed "
+                f"module). The rank's traceback:\n{traceback.format_exc()}",
+            )
             return
         if plan is None:
             return
@@ -58,7 +63,23 @@ def _compute_until_stopped(comm: Any, plan: RunPlan, MPI: Any) -> None:
             # the STOP stays queued and ends the loop after the report.
             if comm.Iprobe(source=0, tag=STOP):
                 break
-            outcomes.append(execute_run(plan, idx))
+            try:
+                outcomes.append(execute_run(plan, idx))
+            except BaseException as exc:  # SystemExit and the like: not a failed run, a broken job
+                description = (
+                    f"stopped in run {idx}: the job raised {type(exc).__name__}, which ends the exploration "
+                    f"(only Exception subclasses are recorded as failed runs). The rank's traceback:\n"
+                    f"{traceback.format_exc()}"
+                )
+                _report_failure(comm, outcomes, description)
+                return
+
+
+def _report_failure(comm: Any, finished: list[RunOutcome], description: str) -> None:
+    """Tell rank 0 (with the runs finished so far), then wait for its STOP:
+    rank 0 stores those runs, stops the others and raises ``description``."""
+    comm.send((_pickled_outcomes(finished), description), dest=0, tag=FAILED)
+    comm.recv(source=0, tag=STOP)
 
 
 def _pickled_outcomes(outcomes: list[RunOutcome]) -> bytes:
