@@ -1,0 +1,137 @@
+"""Parallel runners and database backends."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _plan import PYPET_MULTIPROC, Context, attempt, missing_row, pypet_config_text
+from _report import Row
+from _sides import runner_status, storage_status
+from _workdata import calibrate_loops
+from pypet_rebuild.plugins import mask_url
+
+CPU = "CPU-bound job (~10 ms of pure Python per run), speed-up over our serial runner"
+MP_TRIVIAL = "Trivial job, multiprocessing with 2 processes, HDF5"
+DATABASES = "Database backends (issue 4): trivial job, serial"
+
+
+def _runner_storage(ctx: Context, name: str) -> tuple[str, list[str]]:
+    """Runner rows measure runners: HDF5 when it works, else memory:// (said so)."""
+    if not storage_status(name):
+        return ctx.path(name), []
+    return "memory://", ["stored to memory:// because the HDF5 backend was not available"]
+
+
+def cpu_speedup(ctx: Context) -> list[Row]:
+    n = ctx.plan.cpu_runs
+    loops = calibrate_loops(ctx.plan.cpu_seconds)
+    storage, storage_notes = _runner_storage(ctx, "ours_cpu.h5")
+    base = {"workload": "run", "job": "cpu", "n": n, "storage": storage, "params": {"loops": loops}}
+    serial, serial_status = attempt(lambda: ctx.sides.ours("cpu-serial", base))
+    rows: list[Row] = []
+    if serial is None:
+        rows.append(missing_row(CPU, f"serial, {n:,} runs", "seconds", "", serial_status))
+    else:
+        rows.append(Row(CPU, f"serial, {n:,} runs", "seconds", serial["run_seconds"], notes=[
+            f"cpu_work({loops:,} loops) calibrated to {ctx.plan.cpu_seconds * 1e3:.0f} ms on this machine; "
+            f"measured {serial['per_run_seconds'] * 1e3:.1f} ms per run serially. Times are env.run() wall "
+            "time; speed-up = serial time ÷ parallel time."] + storage_notes))
+    variants: list[tuple[str, dict[str, Any], int | None, str, list[str]]] = [
+        ("multiprocessing, 2 processes", {"runner": "multiprocessing", "runner_options": {"ncores": 2}}, None,
+         runner_status("multiprocessing"), ["Environment(..., runner='multiprocessing', ncores=2): spawn start "
+                                            "method, the runner's default chunking."]),
+        ("mpiexec -n 2 (1 worker)", {"runner": "mpi"}, 2, runner_status("mpi"),
+         ["Rank 0 of the mpi runner coordinates and stores and does not compute, so -n 2 has one worker: "
+          "no speed-up is possible; listed for completeness."]),
+        ("mpiexec -n 3 (2 workers)", {"runner": "mpi"}, 3, runner_status("mpi"),
+         ["-n 3: two computing ranks on the two cores plus the coordinating rank 0."]),
+    ]
+    for label, options, ranks, status, notes in variants:
+        result = None
+        if not status:
+            spec = dict(base, **options)
+            result, status = attempt(lambda: ctx.sides.ours(f"cpu-{label.split()[0]}-{ranks}", spec, mpi_ranks=ranks))
+        if result is None or serial is None:
+            rows.append(missing_row(CPU, label, "seconds", "≥ 1.8× speed-up", status or serial_status))
+            continue
+        row = Row(CPU, label, "seconds", result["run_seconds"], serial["run_seconds"], "our serial",
+                  "≥ 1.8× speed-up", notes=notes)
+        row.met = row.advantage is not None and row.advantage >= 1.8
+        if result["completed"] != n:
+            row.status, row.met = f"error: {result['completed']} of {n} runs completed", False
+        rows.append(row)
+    return rows
+
+
+def mp_trivial(ctx: Context) -> list[Row]:
+    n, pypet_n = ctx.plan.mp_trivial_runs, ctx.plan.pypet_mp_trivial_runs
+    rows: list[Row] = []
+    spec = {"workload": "run", "job": "trivial", "n": pypet_n, "filename": ctx.path(f"pypet_mp_{pypet_n}.h5"),
+            "environment": PYPET_MULTIPROC}
+    pypet, pypet_status = attempt(lambda: ctx.sides.pypet(f"mp-trivial-{pypet_n}", spec))
+    pypet_notes = [f"pypet at {pypet_n:,} runs: {pypet_config_text(PYPET_MULTIPROC)}"
+                   + ("" if pypet else f"; failed: {pypet_status}")]
+    storage, status, stand_in = ctx.hdf5_storage(f"ours_mp_{n}.h5")
+    status = status or runner_status("multiprocessing")
+    ours = None
+    if not status:
+        spec = {"workload": "run", "job": "trivial", "n": n, "storage": storage,
+                "runner": "multiprocessing", "runner_options": {"ncores": 2}}
+        ours, status = attempt(lambda: ctx.sides.ours(f"mp-trivial-{n}", spec))
+    vs_pypet, vs_serial = "≥ 100× less than pypet", "≤ 1.5× our serial"
+    if ours is None:
+        rows.append(missing_row(MP_TRIVIAL, f"time per run, {n:,} runs", "per_run", vs_pypet, status))
+        rows.append(missing_row(MP_TRIVIAL, f"time per run vs our serial, {n:,} runs", "per_run", vs_serial, status))
+        rows[0].notes += pypet_notes
+        return rows
+    row = Row(MP_TRIVIAL, f"time per run, {n:,} runs", "per_run", ours["per_run_seconds"],
+              pypet["per_run_seconds"] if pypet else None, f"pypet @ {pypet_n:,} runs", vs_pypet,
+              notes=pypet_notes + stand_in)
+    row.met = row.advantage is not None and row.advantage >= 100
+    rows.append(row)
+    serial = ctx.made.get("ours_trivial_figures", {}).get(n)
+    row = Row(MP_TRIVIAL, f"time per run vs our serial, {n:,} runs", "per_run", ours["per_run_seconds"],
+              serial["per_run_seconds"] if serial else None, "our serial", vs_serial)
+    row.met = serial is not None and ours["per_run_seconds"] <= 1.5 * serial["per_run_seconds"]
+    if serial is None:
+        row.notes.append("our serial figure at this size is missing (see the trivial-job section)")
+    rows.append(row)
+    return rows
+
+
+def databases(ctx: Context) -> list[Row]:
+    n = ctx.plan.db_collect_runs
+    targets: list[tuple[str, str]] = [("HDF5", ctx.path(f"db_{n}.h5")),
+                                      ("SQLite", f"sqlite:///{ctx.path(f'db_{n}.db')}")]
+    if ctx.postgres_url:
+        targets.append(("PostgreSQL", ctx.postgres_url))
+    targets.append(("mongomock", "mongomock://localhost/pypet_bench"))
+    rows: list[Row] = []
+    reference: dict[str, Any] | None = None
+    for label, storage in targets:
+        status = storage_status(storage)
+        result = None
+        if not status:
+            spec = {"workload": "run", "job": "trivial", "n": n, "storage": storage, "collect": True}
+            result, status = attempt(lambda: ctx.sides.ours(f"db-{label}-{n}", spec))
+        if result is not None and not (result["collect"]["values_correct"] and result["completed"] == n):
+            result, status = None, f"error: {result['completed']} runs completed, column correct: " \
+                                   f"{result['collect']['values_correct']}"
+        if result is None:
+            rows.append(missing_row(DATABASES, f"{label}: runs per second, {n:,} runs", "rate", "", status))
+            rows.append(missing_row(DATABASES, f"{label}: collect one result across {n:,} runs", "seconds", "",
+                                    status))
+            continue
+        ref_label = "" if label == "HDF5" else "HDF5"
+        ref = reference if label != "HDF5" else None
+        rows.append(Row(DATABASES, f"{label}: runs per second, {n:,} runs", "rate", n / result["run_seconds"],
+                        n / ref["run_seconds"] if ref else None, ref_label if ref else "",
+                        notes=[f"URL {mask_url(storage).replace(str(ctx.out) + '/', '')}; one process runs {n:,} trivial runs, closes the "
+                               "environment, then load_trajectory(URL) and get_column('z') (checked exactly)."]))
+        rows.append(Row(DATABASES, f"{label}: collect one result across {n:,} runs", "seconds",
+                        result["collect"]["total_seconds"], ref["collect"]["total_seconds"] if ref else None,
+                        ref_label if ref else ""))
+        if label == "HDF5":
+            reference = result
+    return rows
+

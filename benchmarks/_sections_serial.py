@@ -1,0 +1,205 @@
+"""Serial workloads: the trivial job, the 1 MiB arrays, reloading, memory."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from _plan import (
+    ARRAY_LENGTH,
+    PYPET_SERIAL,
+    Context,
+    attempt,
+    missing_row,
+    pypet_config_text,
+)
+from _report import Row
+
+TRIVIAL = "Trivial job (z = x * y stored per run), serial, HDF5, logging off"
+ARRAYS = "100 runs × 1 MiB float64 array stored per run"
+RELOAD = "Reload the skeleton, collect one scalar result across all runs"
+MEMORY = "Peak memory of a trivial exploration (ours only, serial, HDF5)"
+
+
+def _pypet_trivial(ctx: Context) -> tuple[dict[int, dict[str, Any]], list[str]]:
+    """pypet at each of its sizes; the largest that worked is the reference."""
+    figures: dict[int, dict[str, Any]] = {}
+    notes: list[str] = []
+    for n in ctx.plan.pypet_trivial_sizes:
+        filename = ctx.path(f"pypet_trivial_{n}.h5")
+        spec = {"workload": "run", "job": "trivial", "n": n, "filename": filename, "environment": PYPET_SERIAL}
+        result, status = attempt(lambda: ctx.sides.pypet(f"trivial-{n}", spec))
+        if result is None:
+            notes.append(f"pypet at {n:,} runs failed: {status}")
+            continue
+        figures[n] = result
+        ctx.made["pypet_trivial_file"] = (filename, n)
+    return figures, notes
+
+
+def trivial_serial(ctx: Context) -> list[Row]:
+    pypet, pypet_notes = _pypet_trivial(ctx)
+    ref_n = max(pypet) if pypet else None
+    ref = pypet.get(ref_n) if ref_n else None
+    sizes_text = ", ".join(f"{n:,} runs: {f['per_run_seconds'] * 1e3:.2f} ms/run, "
+                           f"{f['file_bytes'] / n:,.0f} B/run" for n, f in sorted(pypet.items()))
+    ref_label = f"pypet @ {ref_n:,} runs" if ref_n else "pypet"
+    common_notes = [
+        f"pypet was run at {', '.join(f'{n:,}' for n in ctx.plan.pypet_trivial_sizes)} runs only (about 10 ms "
+        f"per run); its figure measured at the largest size that ran is the reference for every row "
+        f"({sizes_text or 'no pypet figure'}). Configuration: {pypet_config_text(PYPET_SERIAL)}; "
+        "results added with traj.f_add_result('z', ...) in each run.",
+        "Time per run is the wall time of env.run() divided by the number of runs, both sides "
+        "(environment setup and exploration excluded). Ours: Environment(traj, 'x.h5', runner='serial', "
+        "progress=False, log_to_console=False, overwrite=True).",
+        *pypet_notes,
+    ]
+    rows: list[Row] = []
+    ours: dict[int, dict[str, Any]] = {}
+    for n in ctx.plan.trivial_sizes:
+        storage, status, stand_in = ctx.hdf5_storage(f"ours_trivial_{n}.h5")
+        if not status:
+            spec = {"workload": "run", "job": "trivial", "n": n, "storage": storage}
+            result, status = attempt(lambda: ctx.sides.ours(f"trivial-{n}", spec))
+            if result is not None:
+                ours[n] = result
+                ctx.made.setdefault("ours_trivial_figures", {})[n] = result
+                if not stand_in:
+                    ctx.made["ours_trivial_file"] = (storage, n)
+        time_target, bytes_target = "≥ 100× less than pypet", "≤ 100 B/run"
+        if n not in ours:
+            rows.append(missing_row(TRIVIAL, f"time per run, {n:,} runs", "per_run", time_target, status))
+            rows.append(missing_row(TRIVIAL, f"file bytes per scalar run result, {n:,} runs",
+                                    "bytes_per_run", bytes_target, status))
+            continue
+        figures = ours[n]
+        notes = (common_notes if not rows else []) + stand_in
+        time_row = Row(TRIVIAL, f"time per run, {n:,} runs", "per_run", figures["per_run_seconds"],
+                       ref["per_run_seconds"] if ref else None, ref_label, time_target, notes=notes)
+        time_row.met = time_row.advantage is not None and time_row.advantage >= 100
+        rows.append(time_row)
+        per_run_bytes = figures["file_bytes"] / n if figures.get("file_bytes") else None
+        bytes_row = Row(TRIVIAL, f"file bytes per scalar run result, {n:,} runs", "bytes_per_run",
+                        per_run_bytes, ref["file_bytes"] / ref_n if ref and ref_n else None, ref_label,
+                        bytes_target)
+        bytes_row.met = per_run_bytes is not None and per_run_bytes <= 100
+        if per_run_bytes is not None:
+            bytes_row.notes.append("Whole file size divided by the number of runs: includes the run table "
+                                   "(status, start and finish time of every run) and all fixed overhead.")
+        rows.append(bytes_row)
+    if not ours and pypet:
+        rows[0].notes = common_notes
+    return rows
+
+
+def arrays(ctx: Context) -> list[Row]:
+    n = ctx.plan.array_runs
+    storage, status, stand_in = ctx.hdf5_storage("ours_arrays.h5")
+    ours: dict[str, Any] | None = None
+    if not status:
+        spec = {"workload": "run", "job": "array", "n": n, "storage": storage, "params": {"length": ARRAY_LENGTH}}
+        ours, status = attempt(lambda: ctx.sides.ours("arrays", spec))
+    rows: list[Row] = []
+    floor: dict[str, Any] | None = None
+    filter_status = "n/a (needs our HDF5 file to copy its filters)"
+    if ours is not None and not stand_in:
+        spec = {"workload": "pytables", "n": n, "length": ARRAY_LENGTH, "path": ctx.path("pytables_arrays.h5"),
+                "match": storage}
+        floor, filter_status = attempt(lambda: ctx.sides.ours("pytables-arrays", spec))
+    label = "PyTables direct"
+    if ours is None or floor is None:
+        rows.append(missing_row(ARRAYS, "write time vs PyTables, same filters", "seconds", "≤ 1.25× PyTables",
+                                status or filter_status))
+    else:
+        row = Row(ARRAYS, "write time vs PyTables, same filters", "seconds", ours["run_seconds"],
+                  floor["seconds"], label, "≤ 1.25× PyTables",
+                  notes=[f"PyTables floor: one EArray of shape (0, {ARRAY_LENGTH}), one row per run appended as it "
+                         f"is made, chunk = one row, with the filters of the largest array in our file "
+                         f"({floor['filters']}); ours: env.run() wall time."] + stand_in)
+        row.met = ours["run_seconds"] <= 1.25 * floor["seconds"]
+        rows.append(row)
+        rows.append(Row(ARRAYS, "file size vs PyTables, same filters", "bytes_per_run",
+                        ours["file_bytes"] / n if ours.get("file_bytes") else None, floor["file_bytes"] / n, label))
+    for complevel, what in ((9, "pypet default compression (zlib 9)"), (0, "pypet, compression off")):
+        config = dict(PYPET_SERIAL, complevel=complevel)
+        spec = {"workload": "run", "job": "array", "n": n, "filename": ctx.path(f"pypet_arrays_{complevel}.h5"),
+                "environment": config}
+        pypet, pypet_status = attempt(lambda: ctx.sides.pypet(f"arrays-c{complevel}", spec))
+        if ours is None:
+            rows.append(missing_row(ARRAYS, f"write time vs {what}", "seconds", "", status))
+            continue
+        notes = [f"pypet: {pypet_config_text(config)}"] + ([pypet_status] if pypet is None else [])
+        rows.append(Row(ARRAYS, f"write time vs {what}", "seconds", ours["run_seconds"],
+                        pypet["run_seconds"] if pypet else None, "pypet", notes=notes))
+        rows.append(Row(ARRAYS, f"file size vs {what}", "bytes_per_run",
+                        ours["file_bytes"] / n if ours.get("file_bytes") else None,
+                        pypet["file_bytes"] / n if pypet else None, "pypet"))
+    return rows
+
+
+def reload(ctx: Context) -> list[Row]:
+    rows: list[Row] = []
+    ours_file = ctx.made.get("ours_trivial_file")
+    ours: dict[str, Any] | None = None
+    status = "n/a (no stored trivial run of ours)"
+    if ours_file is not None:
+        spec = {"workload": "collect", "storage": ours_file[0], "n": ours_file[1]}
+        ours, status = attempt(lambda: ctx.sides.ours(f"collect-{ours_file[1]}", spec))
+        if ours is not None and not (ours["values_correct"] and ours["count"] == ours_file[1]):
+            ours, status = None, f"error: collected column is wrong ({ours['count']} values)"
+    pypet_file = ctx.made.get("pypet_trivial_file")
+    pypet: dict[str, Any] | None = None
+    pypet_note = "pypet: no stored trivial trajectory"
+    if pypet_file is not None:
+        pypet, pypet_note = attempt(lambda: ctx.sides.pypet(f"collect-{pypet_file[1]}",
+                                                            {"workload": "collect", "filename": pypet_file[0]}))
+        pypet_note = pypet_note or (
+            f"pypet: load_trajectory(load_parameters=LOAD_DATA, load_results=LOAD_DATA) then "
+            f"traj.f_get_from_runs('z', fast_access=True) into a numpy array, on its {pypet_file[1]:,}-run file "
+            "(loading the data in one pass is faster than a skeleton with auto_load)")
+    if ours is None:
+        rows.append(missing_row(RELOAD, "total time, ours at 100,000 runs", "seconds", "< 1 s", status))
+        rows.append(missing_row(RELOAD, "time per run collected", "per_run", "", status))
+        return rows
+    n = ours_file[1]
+    total = Row(RELOAD, f"total time (load skeleton + get_column), {n:,} runs", "seconds", ours["total_seconds"],
+                target="< 1 s", notes=[f"ours: load_trajectory(file) then traj.get_column('z'); load "
+                                       f"{ours['load_seconds']:.3f} s + column {ours['column_seconds']:.3f} s"])
+    total.met = ours["total_seconds"] < 1.0
+    rows.append(total)
+    rows.append(Row(RELOAD, "time per run collected", "per_run", ours["total_seconds"] / n,
+                    pypet["total_seconds"] / pypet["count"] if pypet else None,
+                    f"pypet @ {pypet_file[1]:,} runs" if pypet_file else "pypet", notes=[pypet_note]))
+    return rows
+
+
+def memory(ctx: Context) -> list[Row]:
+    rows: list[Row] = []
+    extra: dict[int, float] = {}
+    for n in ctx.plan.memory_sizes:
+        storage, status, stand_in = ctx.hdf5_storage(f"ours_memory_{n}.h5")
+        result = None
+        if not status:
+            spec = {"workload": "run", "job": "trivial", "n": n, "storage": storage}
+            result, status = attempt(lambda: ctx.sides.ours(f"memory-{n}", spec))
+        if result is None:
+            rows.append(missing_row(MEMORY, f"peak RSS, {n:,} runs", "kib", "", status))
+            continue
+        extra[n] = result["rss_peak_kib"] - result["rss_explored_kib"]
+        rows.append(Row(MEMORY, f"peak RSS, {n:,} runs", "kib", result["rss_peak_kib"], notes=stand_in + [
+            f"{n:,} runs: RSS after building and exploring the trajectory (before Environment) "
+            f"{result['rss_explored_kib'] / 1024:,.1f} MiB; the run took {result['run_seconds']:.1f} s."]))
+        rows.append(Row(MEMORY, f"peak RSS added by running, {n:,} runs", "kib", extra[n]))
+    small, large = ctx.plan.memory_sizes
+    if small in extra and large in extra:
+        growth = Row(MEMORY, f"added RSS at {large:,} ÷ at {small:,} runs", "ratio", extra[large] / max(extra[small], 1),
+                     target="≤ 2 (bounded)", notes=[
+                         "Bounded means the memory that running adds (peak RSS minus RSS after exploring) does not "
+                         f"grow with the number of runs: {large // small}× more runs may at most double it. Peak RSS "
+                         "from resource.getrusage(RUSAGE_SELF).ru_maxrss in a fresh process per size."])
+        growth.met = growth.ours is not None and growth.ours <= 2.0
+        rows.append(growth)
+    else:
+        rows.append(missing_row(MEMORY, "added RSS, larger ÷ smaller size", "ratio", "≤ 2 (bounded)",
+                                "n/a (a size did not run)"))
+    return rows
+
