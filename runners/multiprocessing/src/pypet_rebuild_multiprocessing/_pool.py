@@ -114,6 +114,8 @@ class WorkerPool:
         try:
             for slot in range(self.size):
                 self._start(slot)
+            for worker in list(self.workers.values()):
+                self._send_plan(worker)
             self._feed_all()
             while self.pending or any(worker.assigned for worker in self.workers.values()):
                 self._step()
@@ -153,7 +155,7 @@ class WorkerPool:
         current = self.context.RawArray("d", [NOT_STARTED, 0.0])
         process = self.context.Process(
             target=serve,
-            args=(child_end, self.payload, slot, self.log_folder, self.log_level, current),
+            args=(child_end, slot, self.log_folder, self.log_level, current),
             name=f"pypet-rebuild-worker-{slot}",
         )
         with _sigint_ignored():
@@ -161,6 +163,14 @@ class WorkerPool:
         child_end.close()  # so that the worker's death reads as end-of-file here
         self.workers[slot] = _Worker(slot, process, parent_end, current)
         logger.debug("started worker %d (pid %s)", slot, process.pid)
+
+    def _send_plan(self, worker: _Worker) -> None:
+        """Blocks until the worker has read a plan larger than the pipe buffer,
+        which is why every first worker is started before any plan is sent."""
+        try:
+            send_message(worker.conn, self.payload)
+        except OSError:
+            pass  # it died while starting; its sentinel reports that
 
     def _chunk_length(self) -> int:
         if self.chunk_size is not None:
@@ -177,7 +187,10 @@ class WorkerPool:
                 self.on_dispatch(idx)
                 worker.assigned[idx] = None
             worker.last_chunk = len(chunk)
-            send_message(worker.conn, chunk)
+            try:
+                send_message(worker.conn, chunk)
+            except OSError:
+                return  # it died; its sentinel reports that and its runs go back to the queue
 
     def _feed_all(self) -> None:
         for worker in list(self.workers.values()):
@@ -251,6 +264,7 @@ class WorkerPool:
             )
         if self.pending:
             self._start(worker.slot)
+            self._send_plan(self.workers[worker.slot])
         self._deliver(outcomes)
         self._feed_all()
 

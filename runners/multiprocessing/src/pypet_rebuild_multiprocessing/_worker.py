@@ -1,6 +1,6 @@
 """What runs inside each worker process.
 
-A worker receives the pickled plan once, when it starts, then loops: take a
+A worker receives the pickled plan once, as its first message, then loops: take a
 chunk of run indices from its pipe, execute them, send the outcomes back in
 lists. It never touches storage. Before each run it writes the run index and
 start time into a small shared array, so that the coordinating process can
@@ -86,21 +86,16 @@ def _send(conn: Connection, outcomes: list[RunOutcome]) -> None:
     conn.send_bytes(message)
 
 
-def serve(
-    conn: Connection,
-    payload: tuple[bytes, bytes, bytes, bytes],
-    slot: int,
-    log_folder: str | None,
-    log_level: int,
-    current: Any,
-) -> None:
+def serve(conn: Connection, slot: int, log_folder: str | None, log_level: int, current: Any) -> None:
     """The worker's main loop; returns when the coordinator sends ``None`` or goes away."""
     # Ctrl+C reaches the whole process group; the coordinator decides what stops.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     if log_folder is not None:
         configure_logging(log_folder, level=log_level, console=False, file_stem=f"worker_{slot}")
     try:
-        trajectory, job, args, kwargs = (pickle.loads(part) for part in payload)
+        # The plan comes through the pipe, not with the process arguments: the
+        # coordinator can then start every worker before any of them has read it.
+        trajectory, job, args, kwargs = (pickle.loads(part) for part in receive_message(conn))
         plan = RunPlan(trajectory, job, args, kwargs)
     except BaseException:
         send_message(conn, ("error", traceback.format_exc()))
