@@ -28,6 +28,7 @@ FAILING_RUN = 7
 UNSENDABLE_RUN = 11
 DYING_RUN = 12
 EXITING_RUN = 5
+STUCK_RUN = 1
 
 
 def build_trajectory() -> Trajectory:
@@ -70,6 +71,13 @@ def dying_job(traj: Trajectory) -> float:
     return product_job(traj, pause=0.02)
 
 
+def stuck_job(traj: Trajectory) -> Any:
+    """Run 1 takes far longer than the runner waits after rank 0 fails at run 7."""
+    if traj.idx == STUCK_RUN:
+        time.sleep(30)
+    return failing_job(traj)
+
+
 def exiting_job(traj: Trajectory) -> float:
     """Run 5 exits the interpreter: not a failed run but a broken job."""
     if traj.idx == EXITING_RUN:
@@ -104,10 +112,11 @@ def main(argv: list[str]) -> None:
     parser.add_argument("mode")
     parser.add_argument("storage")
     parser.add_argument("--log-folder")
+    parser.add_argument("--stop-timeout", type=float, default=60.0)
     args = parser.parse_args(argv)
     mode, storage = args.mode, args.storage
     quiet: dict[str, Any] = {"runner": "mpi", "progress": False, "log_to_console": False, "store_interval": 0.0}
-    quiet["log_folder"] = args.log_folder
+    quiet.update(log_folder=args.log_folder, stop_timeout=args.stop_timeout)
     if mode == "resume":
         env = Environment(TRAJECTORY, storage, resume=True, **quiet)
     else:
@@ -128,6 +137,8 @@ def main(argv: list[str]) -> None:
             try:
                 if mode == "fail_fast":
                     env.run(failing_job)
+                elif mode == "fail_fast_stuck":
+                    env.run(stuck_job)
                 elif mode == "unpicklable_job":
                     env.run(lambda traj: traj.x)
                 elif mode == "worker_cannot_load":

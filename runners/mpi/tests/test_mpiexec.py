@@ -192,6 +192,22 @@ def test_uncaught_error_on_rank_0_aborts_the_job_after_storing(storage: str) -> 
     _assert_fail_fast_stored(storage)
 
 
+def test_worker_that_does_not_stop_in_time_is_left_behind_and_the_job_aborted_on_exit(
+    storage: str, tmp_path: Path
+) -> None:
+    """Rank 0 fails at run 7 while a worker is 30 s into run 1; with
+    ``stop_timeout=1`` it stores what it has, raises, and aborts the MPI job
+    when the script ends instead of waiting for that worker."""
+    logs = tmp_path / "logs"
+    job = launch(3, "fail_fast_stuck", storage, "--stop-timeout", "1", "--log-folder", str(logs))
+    assert job.returncode != 0
+    assert job.line("CAUGHT").startswith("RunFailedError run 7 failed (fail_fast=True)")
+    assert "did not stop within 1 s" in (logs / "main_errors.log").read_text()
+    stored = statuses(read_stored(storage, script.TRAJECTORY))
+    assert script.STUCK_RUN not in stored
+    assert stored[script.FAILING_RUN] is RunStatus.FAILED
+
+
 def test_unpicklable_job_is_a_runner_error_on_rank_0(storage: str) -> None:
     job = launch(2, "unpicklable_job", storage)
     assert job.returncode == 0, job.stderr

@@ -56,8 +56,8 @@ class Coordinator:
         self.workers = comm.Get_size() - 1
         self.pending = deque(plan.indices)
         # A worker is busy (computing, or about to send its first message),
-        # awaiting an answer, or stopped; ``busy`` maps it to its runs in flight.
-        self.busy: dict[int, list[int]] = {rank: [] for rank in range(1, comm.Get_size())}
+        # awaiting an answer (its message was received), or stopped.
+        self.busy: set[int] = set(range(1, comm.Get_size()))
         self.awaiting: set[int] = set()
         self.stop_requests: dict[int, Any] = {}
         self.not_handed_on: deque[RunOutcome] = deque()
@@ -92,7 +92,7 @@ class Coordinator:
             for idx in chunk:
                 self.on_dispatch(idx)
             self.comm.send(chunk, dest=source, tag=WORK)
-            self.busy[source] = chunk
+            self.busy.add(source)
         else:
             self._send_stop(source)
         self.awaiting.discard(source)
@@ -123,7 +123,7 @@ class Coordinator:
                 raise TimeoutError
             time.sleep(POLL_INTERVAL)
         source, tag = status.Get_source(), status.Get_tag()
-        self.busy.pop(source, None)
+        self.busy.discard(source)
         self.awaiting.add(source)
         return source, tag, self.comm.recv(source=source, tag=tag)
 

@@ -28,7 +28,17 @@ from typing import Any
 from pypet_rebuild.errors import RunnerError
 from pypet_rebuild.runner import RunPlan
 
-__all__ = ["REPORT", "FAILED", "WORK", "STOP", "import_mpi", "share_plan", "abort_on_uncaught_exception"]
+__all__ = [
+    "FAILED",
+    "REPORT",
+    "STOP",
+    "WORK",
+    "abort_at_exit",
+    "abort_job",
+    "abort_on_uncaught_exception",
+    "import_mpi",
+    "share_plan",
+]
 
 REPORT = 1
 FAILED = 2
