@@ -1,0 +1,265 @@
+"""Opening the HDF5 file for reading and for writing, safely across processes.
+
+A backend starts as a reader: no lock, the file opened read-only, reopened
+whenever another process committed to it. The first write turns it into
+the writer: it takes the writer lock, repairs the file if a writer died,
+and from then on reads and writes go through one h5py file on a
+``JournaledFile``. Every write operation commits before it returns and is
+rolled back completely if it raises, so a file is always in the state after
+some complete operation.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import h5py
+
+from pypet_rebuild.errors import PypetRebuildError, SchemaVersionError, StorageError
+
+from pypet_rebuild_hdf5._journal import ACTIVE, HEADER_SIZE, IDLE, JournaledFile, read_header, recover
+from pypet_rebuild_hdf5._locking import WriterLock, flock, fsync_directory, journal_path, still_linked
+from pypet_rebuild_hdf5._options import HDF5Options
+
+__all__ = ["FileAccess", "Session", "LAYOUT_ATTRIBUTE", "LAYOUT_VERSION"]
+
+LAYOUT_ATTRIBUTE = "pypet_rebuild_layout"
+LAYOUT_VERSION = 1
+T = TypeVar("T")
+
+
+class Session:
+    """One open h5py file plus caches that stay valid while it stays open."""
+
+    def __init__(self, h5: h5py.File, options: HDF5Options, writable: bool) -> None:
+        self.h5 = h5
+        self.options = options
+        self.writable = writable
+        self.cache: dict[Any, Any] = {}
+
+
+class FileAccess:
+    def __init__(self, path: str, options: HDF5Options) -> None:
+        self.path = path
+        self.options = options
+        self._reader: Session | None = None
+        self._reader_stamp: tuple[Any, ...] | None = None
+        self._writer: Session | None = None
+        self._lock: WriterLock | None = None
+        self._journal_fd: int | None = None
+        self._main_fd: int | None = None
+        self._journaled: JournaledFile | None = None
+
+    # -- reading -----------------------------------------------------------------------
+
+    def read(self, operation: Callable[[Session | None], T]) -> T:
+        """Run ``operation`` on a consistent view (None: no file yet, an empty storage)."""
+        if self._writer is not None:
+            return operation(self._writer)
+        for _ in range(1000):
+            fd = self._locked_journal()
+            try:
+                if fd is not None and self._writer_died_mid_commit(fd):
+                    continue
+                session = self._reader_session(fd)
+                result = operation(session)
+                if fd is None and os.path.exists(journal_path(self.path)):
+                    continue  # a writer started while we read without its lock: read again
+                return result
+            except OSError as exc:
+                raise self._error("cannot be read", exc) from exc
+            finally:
+                if fd is not None:
+                    os.close(fd)
+        raise StorageError(f"{self.path!r} kept changing while being read; try again later")
+
+    def _locked_journal(self) -> int | None:
+        """The journal, share-locked so no commit runs meanwhile; None if there is none."""
+        while True:
+            try:
+                fd = os.open(journal_path(self.path), os.O_RDONLY)
+            except FileNotFoundError:
+                return None
+            fcntl.flock(fd, fcntl.LOCK_SH)
+            if still_linked(fd, journal_path(self.path)):
+                return fd
+            os.close(fd)
+
+    def _writer_died_mid_commit(self, fd: int) -> bool:
+        """Repair the file if a writer died during a commit; True if the caller must retry."""
+        header = read_header(fd)
+        if header is None and os.fstat(fd).st_size > 0:
+            time.sleep(0.001)  # a header being written right now
+            return True
+        if header is None or header.state != ACTIVE or os.fstat(fd).st_size <= HEADER_SIZE:
+            return False
+        fcntl.flock(fd, fcntl.LOCK_UN)
+        lock = WriterLock(self.path)
+        if not lock.try_acquire():
+            time.sleep(0.001)  # a live writer is about to commit
+            return True
+        try:
+            self._repair()
+        finally:
+            lock.release()
+        return True
+
+    def _repair(self) -> None:
+        try:
+            journal = os.open(journal_path(self.path), os.O_RDWR)
+            main = os.open(self.path, os.O_RDWR)
+        except PermissionError as exc:
+            raise StorageError(
+                f"{self.path!r} was left mid-write by a process that died; open it once with write "
+                "permission (any pypet-rebuild write, or Environment(..., resume=True)) to repair it"
+            ) from exc
+        try:
+            with flock(journal, fcntl.LOCK_EX):
+                recover(main, journal, fsync=self.options.fsync)
+                os.unlink(journal_path(self.path))
+        finally:
+            os.close(main)
+            os.close(journal)
+
+    def _reader_session(self, journal_fd: int | None) -> Session | None:
+        try:
+            status = os.stat(self.path)
+        except FileNotFoundError:
+            self._drop_reader()
+            return None
+        header = read_header(journal_fd) if journal_fd is not None else None
+        stamp = (status.st_ino, status.st_size, status.st_mtime_ns, header.generation if header else None)
+        if self._reader is not None and stamp == self._reader_stamp:
+            return self._reader
+        self._drop_reader()
+        if status.st_size == 0:
+            return None
+        self._reader = Session(self._open_h5(self.path, "r"), self.options, writable=False)
+        self._reader_stamp = stamp
+        return self._reader
+
+    def _drop_reader(self) -> None:
+        if self._reader is not None:
+            with contextlib.suppress(Exception):
+                self._reader.h5.close()
+        self._reader = None
+        self._reader_stamp = None
+
+    # -- writing -----------------------------------------------------------------------
+
+    def write(self, operation: Callable[[Session], T]) -> T:
+        """Run ``operation`` and commit it; roll everything back if it raises."""
+        session = self._writer if self._writer is not None else self._open_writer()
+        assert self._journaled is not None
+        try:
+            result = operation(session)
+            session.h5.flush()
+            self._journaled.commit()
+        except BaseException as exc:
+            self._close_writer(commit=False)
+            if isinstance(exc, Exception) and not isinstance(exc, PypetRebuildError):
+                raise self._error("could not be written; nothing of this operation was stored", exc) from exc
+            raise
+        return result
+
+    def _open_writer(self) -> Session:
+        lock = WriterLock(self.path)
+        try:
+            lock.acquire()
+        except FileNotFoundError as exc:
+            raise self._error("cannot be created (does its folder exist?)", exc) from exc
+        self._lock = lock
+        try:
+            created = not os.path.exists(self.path)
+            self._journal_fd = os.open(journal_path(self.path), os.O_RDWR | os.O_CREAT, 0o644)
+            self._main_fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            with flock(self._journal_fd, fcntl.LOCK_EX):
+                recover(self._main_fd, self._journal_fd, fsync=self.options.fsync)
+            if created and self.options.fsync:
+                fsync_directory(self.path)
+            journal_fd = self._journal_fd
+            self._journaled = JournaledFile(
+                self._main_fd, journal_fd, fsync=self.options.fsync,
+                exclusive=lambda: flock(journal_fd, fcntl.LOCK_EX),
+            )
+            empty = os.fstat(self._main_fd).st_size == 0
+            h5 = self._open_h5(self._journaled, "w" if empty else "r+")
+            if empty:
+                h5.attrs[LAYOUT_ATTRIBUTE] = LAYOUT_VERSION
+                h5.attrs["title"] = self.options.title
+                h5.flush()
+                self._journaled.commit()
+        except BaseException:
+            self._close_writer(commit=False)
+            raise
+        self._drop_reader()
+        self._writer = Session(h5, self.options, writable=True)
+        return self._writer
+
+    def _close_writer(self, *, commit: bool) -> None:
+        """Close the writing side; without ``commit`` undo everything since the last commit."""
+        try:
+            if self._writer is not None:
+                try:
+                    self._writer.h5.close()
+                except Exception:
+                    if commit:
+                        raise
+            if self._journaled is not None:
+                if commit:
+                    self._journaled.commit()
+                else:
+                    self._journaled.rollback()
+        finally:
+            self._release_writer()
+
+    def _release_writer(self) -> None:
+        """Give up the files and the lock; the journal goes only if nothing is left to undo."""
+        if self._journal_fd is not None:
+            with flock(self._journal_fd, fcntl.LOCK_EX):  # wait for readers to finish
+                header = read_header(self._journal_fd)
+                if header is not None and header.state == IDLE:
+                    with contextlib.suppress(FileNotFoundError):
+                        os.unlink(journal_path(self.path))
+            os.close(self._journal_fd)
+        if self._main_fd is not None:
+            os.close(self._main_fd)
+        if self._lock is not None:
+            self._lock.release()
+        self._writer = self._journaled = self._lock = None
+        self._journal_fd = self._main_fd = None
+
+    def close(self) -> None:
+        self._drop_reader()
+        if self._lock is not None:
+            self._close_writer(commit=True)
+
+    # -- helpers -----------------------------------------------------------------------
+
+    def _open_h5(self, target: Any, mode: str) -> h5py.File:
+        try:
+            if isinstance(target, str):
+                h5 = h5py.File(target, mode, locking=False)
+            else:
+                h5 = h5py.File(target, mode)
+        except OSError as exc:
+            raise self._error("is not a readable HDF5 file (not HDF5, truncated or damaged)", exc) from exc
+        version = h5.attrs.get(LAYOUT_ATTRIBUTE)
+        if version is not None and int(version) > LAYOUT_VERSION:
+            h5.close()
+            raise SchemaVersionError(
+                f"{self.path!r} was written with HDF5 layout version {int(version)}; this "
+                f"pypet-rebuild-hdf5 reads up to version {LAYOUT_VERSION}: upgrade pypet-rebuild-hdf5"
+            )
+        return h5
+
+    def _error(self, what: str, cause: BaseException) -> StorageError:
+        if isinstance(cause, StorageError):
+            return cause
+        return StorageError(f"HDF5 storage {self.path!r} {what}: {cause}")
+
