@@ -52,11 +52,6 @@ def _file_storage(kind: str, tmp_path: Path) -> str:
     pytest.skip(f"the {kind} storage backend is not installed")
 
 
-@pytest.fixture(params=["hdf5", "sql"])
-def any_storage(request: pytest.FixtureRequest, tmp_path: Path) -> str:
-    return _file_storage(request.param, tmp_path)
-
-
 @pytest.fixture
 def storage(tmp_path: Path) -> str:
     """One file backend for the tests that are about the runner, not the backend."""
@@ -130,14 +125,15 @@ def without_run(stored: StoredExploration, idx: int) -> StoredExploration:
 # -- whole explorations --------------------------------------------------------------
 
 
-@pytest.mark.parametrize("ranks", [2, 3])
-def test_exploration_stores_what_the_serial_runner_stores(ranks: int, any_storage: str, tmp_path: Path) -> None:
+@pytest.mark.parametrize(("kind", "ranks"), [("hdf5", 2), ("hdf5", 3), ("sql", 3)])
+def test_exploration_stores_what_the_serial_runner_stores(kind: str, ranks: int, tmp_path: Path) -> None:
+    storage_url = _file_storage(kind, tmp_path)
     logs = tmp_path / "logs"
-    job = launch(ranks, "explore", any_storage, "--log-folder", str(logs))
+    job = launch(ranks, "explore", storage_url, "--log-folder", str(logs))
     assert job.returncode == 0, job.stderr
     expected_returned, expected_stored = serial_reference(script.product_job)
     assert job.returned == expected_returned
-    assert_same_exploration(expected_stored, read_stored(any_storage, script.TRAJECTORY))
+    assert_same_exploration(expected_stored, read_stored(storage_url, script.TRAJECTORY))
     # Rank 0 writes the main log; each worker logs what its runs log to its own file.
     assert "all 20 runs completed" in (logs / "main.log").read_text()
     logged = [
