@@ -178,16 +178,22 @@ def postgres_emptied_url(postgres_class_database: str) -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def postgres_password_url(postgres_server: str, postgres_admin: sa.Engine) -> str:
-    """A URL with the right password for a user the server checks passwords of
-    (only on the throw-away cluster, whose pg_hba.conf this suite wrote)."""
+def postgres_password_url(postgres_server: str, postgres_admin: sa.Engine) -> Iterator[str]:
+    """A URL with the right password for a user the server checks passwords of,
+    to a database that user owns (only on the throw-away cluster, whose
+    pg_hba.conf this suite wrote)."""
     if os.environ.get(POSTGRES_URL_ENV):
         pytest.skip(f"password checks are tested on the throw-away cluster, not on {POSTGRES_URL_ENV}")
+    database = f"{PASSWORD_USER}_db"
     with postgres_admin.connect() as connection:
         connection.exec_driver_sql(f"CREATE ROLE {PASSWORD_USER} LOGIN PASSWORD '{PASSWORD}'")
-    return make_url(postgres_server).set(username=PASSWORD_USER, password=PASSWORD).render_as_string(
+        connection.exec_driver_sql(f"CREATE DATABASE {database} OWNER {PASSWORD_USER}")
+    yield make_url(postgres_server).set(username=PASSWORD_USER, password=PASSWORD, database=database).render_as_string(
         hide_password=False
     )
+    with postgres_admin.connect() as connection:
+        connection.exec_driver_sql(f"DROP DATABASE {database} WITH (FORCE)")
+        connection.exec_driver_sql(f"DROP ROLE {PASSWORD_USER}")
 
 
 @pytest.fixture
@@ -197,6 +203,14 @@ def sqlite_url(tmp_path: Path) -> str:
 
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_url(request: pytest.FixtureRequest) -> str:
-    """A fresh location on each database this backend is tested on."""
+    """An empty location on each database this backend is tested on (on
+    PostgreSQL, a database shared by the tests of a module, emptied after each)."""
+    fixture = "sqlite_url" if request.param == "sqlite" else "postgres_emptied_url"
+    return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_new_url(request: pytest.FixtureRequest) -> str:
+    """A database no one has opened yet, on each database this backend is tested on."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(fixture))

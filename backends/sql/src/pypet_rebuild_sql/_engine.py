@@ -10,6 +10,7 @@ backend itself speaks one dialect-neutral language.
 from __future__ import annotations
 
 import contextlib
+import importlib.util
 import os
 from collections.abc import Iterator
 from typing import Any
@@ -27,6 +28,11 @@ from pypet_rebuild_sql._schemes import ALIASES
 __all__ = ["WRITE_OPTION", "create_storage_engine", "translate_errors"]
 
 _DEFAULT_DRIVER = {"sqlite": "pysqlite", "postgresql": "psycopg2", "mysql": "mysqldb", "mariadb": "mysqldb"}
+_PREFERRED_DRIVERS = {
+    "postgresql": (("psycopg2", "psycopg2"), ("psycopg", "psycopg"), ("pg8000", "pg8000")),
+    "mysql": (("mysqldb", "MySQLdb"), ("pymysql", "pymysql")),
+    "mariadb": (("mysqldb", "MySQLdb"), ("pymysql", "pymysql")),
+}
 _PIP_NAMES = {
     "psycopg2": "psycopg2-binary",
     "psycopg": "psycopg[binary]",
@@ -50,6 +56,16 @@ _SQLITE_BUSY_TIMEOUT = 60.0  # seconds another writer may hold the file before w
 _CONNECT_TIMEOUT = 10  # seconds to reach a database server
 
 
+def _installed_default_driver(dialect: str) -> str:
+    """The driver for a URL that names none: SQLAlchemy's own default differs
+    between releases (psycopg2 or psycopg for PostgreSQL), so prefer one
+    that is installed, and the one ``pypet-rebuild[sql]`` installs first."""
+    for driver, module in _PREFERRED_DRIVERS.get(dialect, ()):
+        if importlib.util.find_spec(module) is not None:
+            return driver
+    return _DEFAULT_DRIVER.get(dialect, "")
+
+
 def _sqlalchemy_url(text: str) -> URL:
     """The SQLAlchemy URL for a storage URL or a plain ``.db``/``.sqlite`` path."""
     if "://" not in text:
@@ -59,8 +75,10 @@ def _sqlalchemy_url(text: str) -> URL:
     except sa_exc.ArgumentError as exc:
         raise StorageError(f"{mask_url(text)!r} is not a valid database URL: {exc}") from exc
     dialect, _, driver = url.drivername.partition("+")
-    if dialect in ALIASES:
-        url = url.set(drivername=ALIASES[dialect] + (f"+{driver}" if driver else ""))
+    dialect = ALIASES.get(dialect, dialect)
+    if not driver:
+        driver = _installed_default_driver(dialect)
+    url = url.set(drivername=f"{dialect}+{driver}" if driver else dialect)
     if url.get_backend_name() == "sqlite" and url.database and url.database != ":memory:":
         if not url.database.startswith("file:"):
             url = url.set(database=os.path.abspath(url.database))
@@ -69,7 +87,7 @@ def _sqlalchemy_url(text: str) -> URL:
 
 def _load_dialect(url: URL, shown: str) -> type:
     dialect = url.get_backend_name()
-    driver = url.get_driver_name() or _DEFAULT_DRIVER.get(dialect, "")
+    driver = url.get_driver_name()
     try:
         dialect_class = url.get_dialect()
     except sa_exc.NoSuchModuleError as exc:
@@ -160,11 +178,11 @@ def translate_errors(url: str, action: str) -> Iterator[None]:
                 f"{action} in {shown!r} failed: another process kept the database locked ({reason}); "
                 "retry later, or pass storage_options={'timeout': <seconds>} to wait longer"
             ) from exc
-        if exc.statement is None or "connect" in reason or "authentication" in reason:
+        if exc.statement is None or "authentication" in reason:
             raise StorageError(
                 f"cannot connect to {shown!r} ({reason}); check that the database server is running "
                 "and reachable, and that host, port, database name, user and password in the URL are right"
             ) from exc
-        raise StorageError(f"{action} in {shown!r} failed: {reason}") from exc
+        raise StorageError(f"{action} in {shown!r} failed: {reason}; nothing was changed") from exc
     except sa_exc.SQLAlchemyError as exc:
         raise StorageError(f"{action} in {shown!r} failed: {_reason(exc)}; nothing was changed") from exc

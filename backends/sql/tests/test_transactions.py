@@ -1,0 +1,105 @@
+"""All or nothing: failed writes roll back and lose nothing already committed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pytest
+import sqlalchemy as sa
+from sqlalchemy import event
+
+from pypet_rebuild import get_plugin_host
+from pypet_rebuild.errors import StorageError, TrajectoryNotFoundError, UnsupportedTypeError
+from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus, TrajectoryInfo
+
+from pypet_rebuild_sql import SQLBackend
+
+
+def _run(idx: int, value: object) -> RunRecord:
+    return RunRecord(idx, RunStatus.COMPLETED, 1.0, 2.0, None, [
+        NodeRecord("results.z", NodeKind.RESULT, "z", data={"z": value}),
+        NodeRecord("results.v", NodeKind.RESULT, data={"v": np.arange(3) * idx}),
+    ])
+
+
+@pytest.fixture
+def backend(any_url: str) -> Iterator[SQLBackend]:
+    opened = get_plugin_host().open_storage(any_url)
+    assert isinstance(opened, SQLBackend)
+    opened.create_trajectory(TrajectoryInfo("t", 1.0))
+    yield opened
+    opened.close()
+
+
+def _fail_on_insert_into(backend: SQLBackend, table: str) -> None:
+    """Make the database connection fail when ``table`` is written, as a
+    full disk or a dropped connection would, after earlier statements ran."""
+
+    @event.listens_for(backend.engine, "before_cursor_execute")
+    def _fail(connection, cursor, statement, parameters, context, executemany):  # noqa: ANN001
+        if statement.lstrip().upper().startswith("INSERT INTO " + table.upper()):
+            raise sa.exc.OperationalError(statement, parameters, RuntimeError("disk I/O error (simulated)"))
+
+
+def test_a_batch_failing_halfway_stores_none_of_its_runs(backend: SQLBackend) -> None:
+    backend.store_runs("t", [_run(i, float(i)) for i in range(5)])
+    _fail_on_insert_into(backend, "pypet_run_items")
+    with pytest.raises(StorageError, match="storing 5 runs of 't'.*disk I/O error"):
+        backend.store_runs("t", [_run(i, float(i)) for i in range(5, 10)])
+    reopened = get_plugin_host().open_storage(backend.url)
+    try:
+        assert [r.idx for r in reopened.load_run_infos("t")] == list(range(5))
+        indices, values = reopened.load_column("t", "results.z", "z")
+        assert list(indices) == list(range(5)) and values == [0.0, 1.0, 2.0, 3.0, 4.0]
+        assert reopened.load_run("t", 7) == []
+    finally:
+        reopened.close()
+
+
+def test_a_failed_replacement_keeps_the_replaced_runs(backend: SQLBackend) -> None:
+    backend.store_runs("t", [_run(0, 0.5), _run(1, 1.5)])
+    _fail_on_insert_into(backend, "pypet_run_nodes")
+    with pytest.raises(StorageError):
+        backend.store_runs("t", [_run(1, 99.0)])  # deletes run 1, then fails re-inserting it
+    indices, values = get_plugin_host().open_storage(backend.url).load_column("t", "results.z", "z")
+    assert list(indices) == [0, 1] and values == [0.5, 1.5]
+
+
+def test_a_node_batch_failing_halfway_keeps_the_stored_nodes(backend: SQLBackend) -> None:
+    backend.store_nodes("t", [NodeRecord("results.r", NodeKind.RESULT, data={"r": 1, "s": "x"})])
+    _fail_on_insert_into(backend, "pypet_node_items")
+    with pytest.raises(StorageError):
+        backend.store_nodes("t", [NodeRecord("results.r", NodeKind.RESULT, data={"r": 2})])
+    assert backend.load_items("t", "results.r") == {"r": 1, "s": "x"}
+
+
+def test_an_unstorable_value_in_a_batch_stores_nothing(backend: SQLBackend) -> None:
+    with pytest.raises(UnsupportedTypeError):
+        backend.store_runs("t", [_run(0, 1.0), _run(1, {1, 2})])
+    assert backend.load_run_infos("t") == [] and backend.list_run_paths("t") == []
+
+
+def test_runs_of_a_missing_trajectory_are_refused(backend: SQLBackend) -> None:
+    with pytest.raises(TrajectoryNotFoundError, match="'nope'.*'t'"):
+        backend.store_runs("nope", [_run(0, 1.0)])
+    assert backend.load_run_infos("t") == []
+
+
+def test_metadata_that_is_not_json_is_refused_before_anything_changes(backend: SQLBackend) -> None:
+    with pytest.raises(StorageError, match="JSON"):
+        backend.create_trajectory(TrajectoryInfo("u", 2.0, metadata={"array": np.arange(2)}))
+    with pytest.raises(StorageError, match="JSON"):
+        backend.update_metadata("t", {"nan": float("nan")})
+    assert [i.name for i in backend.list_trajectories()] == ["t"]
+    assert backend.load_info("t").metadata == {}
+
+
+def test_replacing_runs_forgets_run_paths_no_run_has_any_more(backend: SQLBackend) -> None:
+    backend.store_runs("t", [_run(0, 1.0), RunRecord(1, RunStatus.COMPLETED, 1.0, 2.0, None, [
+        NodeRecord("results.only_in_one", NodeKind.RESULT, data={"only_in_one": 1})])])
+    assert backend.list_run_paths("t") == ["results.only_in_one", "results.v", "results.z"]
+    backend.store_runs("t", [RunRecord(1, RunStatus.FAILED, 1.0, 2.0, "boom")])
+    assert backend.list_run_paths("t") == ["results.v", "results.z"]
+    backend.store_runs("t", [RunRecord(0, RunStatus.FAILED, 1.0, 2.0, "boom")])
+    assert backend.list_run_paths("t") == []
