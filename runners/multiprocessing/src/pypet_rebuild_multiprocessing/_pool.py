@@ -46,6 +46,8 @@ class _Worker:
     current: Any  # shared array: index and start time of the run being executed
     assigned: dict[int, None] = field(default_factory=dict)  # ordered set of runs it holds
     last_chunk: int = 0
+    ready: bool = False  # it has loaded the plan and takes chunks
+    plan_sender: threading.Thread | None = None
 
 
 def _exit_text(code: int | None) -> str:
@@ -116,7 +118,6 @@ class WorkerPool:
                 self._start(slot)
             for worker in list(self.workers.values()):
                 self._send_plan(worker)
-            self._feed_all()
             while self.pending or any(worker.assigned for worker in self.workers.values()):
                 self._step()
         except KeyboardInterrupt:
@@ -165,12 +166,17 @@ class WorkerPool:
         logger.debug("started worker %d (pid %s)", slot, process.pid)
 
     def _send_plan(self, worker: _Worker) -> None:
-        """Blocks until the worker has read a plan larger than the pipe buffer,
-        which is why every first worker is started before any plan is sent."""
-        try:
-            send_message(worker.conn, self.payload)
-        except OSError:
-            pass  # it died while starting; its sentinel reports that
+        """Send the plan from a helper thread: writing a plan larger than the
+        pipe buffer blocks until the worker has started up and reads it, and
+        the coordinator must keep serving the other workers meanwhile. The
+        worker answers "ready" once it has loaded the plan; only then is it fed."""
+
+        def send() -> None:
+            with contextlib.suppress(OSError):  # it died while starting; its sentinel reports that
+                send_message(worker.conn, self.payload)
+
+        worker.plan_sender = threading.Thread(target=send, name=f"pypet-rebuild-plan-{worker.slot}", daemon=True)
+        worker.plan_sender.start()
 
     def _chunk_length(self) -> int:
         if self.chunk_size is not None:
@@ -180,7 +186,7 @@ class WorkerPool:
 
     def _feed(self, worker: _Worker) -> None:
         """Keep each worker two chunks deep, so it never waits for the coordinator."""
-        while self.pending and len(worker.assigned) <= worker.last_chunk:
+        while worker.ready and self.pending and len(worker.assigned) <= worker.last_chunk:
             length = self._chunk_length()
             chunk = [self.pending.popleft() for _ in range(min(length, len(self.pending)))]
             for idx in chunk:
@@ -202,6 +208,9 @@ class WorkerPool:
         try:
             while worker.conn.poll():
                 kind, body = receive_message(worker.conn)
+                if kind == "ready":
+                    worker.ready = True
+                    continue
                 if kind == "error":
                     raise RunnerError(
                         f"worker process {worker.slot} could not load the job, its arguments or the "
@@ -230,6 +239,8 @@ class WorkerPool:
         if worker.process.is_alive():
             worker.process.kill()
         worker.process.join()
+        if worker.plan_sender is not None:
+            worker.plan_sender.join()
         outcomes, _ = self._collect(worker)
         code = worker.process.exitcode
         running = overran or read_current_run(worker.current)
@@ -303,7 +314,7 @@ class WorkerPool:
         self.workers.clear()
         for worker in workers:
             with contextlib.suppress(OSError):
-                if terminate:
+                if terminate or not worker.ready:  # one still starting holds no runs
                     worker.process.terminate()
                 else:
                     send_message(worker.conn, None)
@@ -314,6 +325,8 @@ class WorkerPool:
                 logger.warning("worker %d did not stop; killing it", worker.slot)
                 worker.process.kill()
                 worker.process.join()
+            if worker.plan_sender is not None:
+                worker.plan_sender.join()  # the worker is gone, so the send has failed or finished
         for worker in workers:
             if terminate:
                 # Outcomes that were already on their way still count.

@@ -100,6 +100,7 @@ def serve(conn: Connection, slot: int, log_folder: str | None, log_level: int, c
     except BaseException:
         send_message(conn, ("error", traceback.format_exc()))
         return
+    send_message(conn, ("ready", None))
     logger.info("worker %d (pid %d) ready to run %r", slot, os.getpid(), trajectory.name)
     while True:
         try:
