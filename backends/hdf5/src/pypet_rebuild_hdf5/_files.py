@@ -11,10 +11,12 @@ some complete operation.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import fcntl
 import os
 import time
+import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
@@ -31,13 +33,23 @@ __all__ = ["FileAccess", "Session", "LAYOUT_ATTRIBUTE", "LAYOUT_VERSION"]
 LAYOUT_ATTRIBUTE = "pypet_rebuild_layout"
 LAYOUT_VERSION = 1
 T = TypeVar("T")
+_WRITERS: weakref.WeakSet[FileAccess] = weakref.WeakSet()
+
+
+@atexit.register
+def _close_writers() -> None:
+    """Commit and unlock what a script forgot to close, before h5py tears down at exit."""
+    for access in list(_WRITERS):
+        with contextlib.suppress(Exception):
+            access.close()
 
 
 class Session:
     """One open h5py file plus caches that stay valid while it stays open."""
 
-    def __init__(self, h5: h5py.File, options: HDF5Options, writable: bool) -> None:
+    def __init__(self, h5: h5py.File, options: HDF5Options, writable: bool, raw: Any = None) -> None:
         self.h5 = h5
+        self.raw = raw
         self.options = options
         self.writable = writable
         self.cache: dict[Any, Any] = {}
@@ -139,7 +151,15 @@ class FileAccess:
         self._drop_reader()
         if status.st_size == 0:
             return None
-        self._reader = Session(self._open_h5(self.path, "r"), self.options, writable=False)
+        # Through a Python file object, not by name: HDF5 hands out one shared, cached view per
+        # file opened by name in a process, which would go stale for this reader.
+        raw = open(self.path, "rb", buffering=0)  # noqa: SIM115 (closed with the session)
+        try:
+            h5 = self._open_h5(raw, "r")
+        except BaseException:
+            raw.close()
+            raise
+        self._reader = Session(h5, self.options, writable=False, raw=raw)
         self._reader_stamp = stamp
         return self._reader
 
@@ -147,6 +167,7 @@ class FileAccess:
         if self._reader is not None:
             with contextlib.suppress(Exception):
                 self._reader.h5.close()
+                self._reader.raw.close()
         self._reader = None
         self._reader_stamp = None
 
@@ -199,6 +220,7 @@ class FileAccess:
             raise
         self._drop_reader()
         self._writer = Session(h5, self.options, writable=True)
+        _WRITERS.add(self)
         return self._writer
 
     def _close_writer(self, *, commit: bool) -> None:
@@ -239,14 +261,16 @@ class FileAccess:
         if self._lock is not None:
             self._close_writer(commit=True)
 
+    def __del__(self) -> None:
+        # A backend dropped without close() must not keep the writer lock for the rest of the process.
+        with contextlib.suppress(Exception):
+            self.close()
+
     # -- helpers -----------------------------------------------------------------------
 
     def _open_h5(self, target: Any, mode: str) -> h5py.File:
         try:
-            if isinstance(target, str):
-                h5 = h5py.File(target, mode, locking=False)
-            else:
-                h5 = h5py.File(target, mode)
+            h5 = h5py.File(target, mode)
         except OSError as exc:
             raise self._error("is not a readable HDF5 file (not HDF5, truncated or damaged)", exc) from exc
         version = h5.attrs.get(LAYOUT_ATTRIBUTE)

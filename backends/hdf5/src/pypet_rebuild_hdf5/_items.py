@@ -33,6 +33,7 @@ __all__ = [
     "read_item",
     "read_range",
     "stack_key",
+    "SCALAR_KEYS",
     "rows_to_values",
     "row_to_value",
     "to_portable_json",
@@ -41,7 +42,14 @@ __all__ = [
 
 _INT64 = (-(2**63), 2**63 - 1)
 _NATIVE_KINDS = frozenset("biufc")
-_PYTHON_SCALARS = {float: ("float", np.dtype("f8")), bool: ("bool", np.dtype("?")), complex: ("complex", np.dtype("c16"))}
+# Stack keys of Python scalars are these very tuples, so columns can compare them with ``is``.
+_PYTHON_SCALARS = {
+    float: ("float", np.dtype("f8"), ()),
+    bool: ("bool", np.dtype("?"), ()),
+    complex: ("complex", np.dtype("c16"), ()),
+    int: ("int", np.dtype("i8"), ()),
+}
+SCALAR_KEYS = {key: key for key in _PYTHON_SCALARS.values()}
 
 
 def _native_dtype(dtype: np.dtype, *, allow_strings: bool) -> bool:
@@ -64,9 +72,7 @@ def stack_key(value: Any) -> tuple[str, np.dtype, tuple[int, ...]] | None:
     cls = type(value)
     scalar = _PYTHON_SCALARS.get(cls)
     if scalar is not None:
-        return scalar[0], scalar[1], ()
-    if cls is int:
-        return ("int", np.dtype("i8"), ()) if _INT64[0] <= value <= _INT64[1] else None
+        return scalar if cls is not int or _INT64[0] <= value <= _INT64[1] else None
     if isinstance(value, np.generic):
         if _native_dtype(value.dtype, allow_strings=False) and value.dtype.isnative:
             return "npscalar", value.dtype, ()

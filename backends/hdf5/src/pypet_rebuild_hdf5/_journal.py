@@ -39,7 +39,7 @@ __all__ = ["JournaledFile", "JournalHeader", "read_header", "recover", "HEADER_S
 
 PAGE_SIZE = 4096
 _MAGIC = b"PRBHDF5J"
-_HEADER = struct.Struct("<8sQQII")  # magic, generation, base size, state, pid (+ crc32)
+_HEADER = struct.Struct("<8sQQIIQ")  # magic, generation, base size, state, pid, main file inode (+ crc32)
 HEADER_SIZE = _HEADER.size + 4
 _RECORD = struct.Struct("<QQI")  # generation, offset, length (+ crc32)
 _RECORD_SIZE = _RECORD.size + 4
@@ -52,10 +52,11 @@ class JournalHeader:
     base: int
     state: int
     pid: int
+    inode: int
 
 
 def _pack_header(header: JournalHeader) -> bytes:
-    body = _HEADER.pack(_MAGIC, header.generation, header.base, header.state, header.pid)
+    body = _HEADER.pack(_MAGIC, header.generation, header.base, header.state, header.pid, header.inode)
     return body + struct.pack("<I", zlib.crc32(body))
 
 
@@ -65,10 +66,10 @@ def read_header(fd: int) -> JournalHeader | None:
     if len(raw) < HEADER_SIZE:
         return None
     body, (crc,) = raw[: _HEADER.size], struct.unpack("<I", raw[_HEADER.size:])
-    magic, generation, base, state, pid = _HEADER.unpack(body)
+    magic, generation, base, state, pid, inode = _HEADER.unpack(body)
     if magic != _MAGIC or zlib.crc32(body) != crc:
         return None
-    return JournalHeader(generation, base, state, pid)
+    return JournalHeader(generation, base, state, pid, inode)
 
 
 def write_header(fd: int, header: JournalHeader) -> None:
@@ -107,12 +108,18 @@ def recover(main_fd: int, journal_fd: int, *, fsync: bool) -> bool:
     header = read_header(journal_fd)
     if header is None or header.state != ACTIVE:
         return False
+    main = os.fstat(main_fd)
+    if header.inode != main.st_ino or main.st_size < header.base:
+        # The journal belongs to a file that was deleted or replaced since: it must not touch this one.
+        write_header(journal_fd, JournalHeader(header.generation + 1, main.st_size, IDLE, 0, main.st_ino))
+        os.ftruncate(journal_fd, HEADER_SIZE)
+        return False
     for offset, data in _saved_pages(journal_fd, header.generation):
         _pwrite_all(main_fd, data, offset)
     os.ftruncate(main_fd, header.base)
     if fsync:
         os.fsync(main_fd)
-    write_header(journal_fd, JournalHeader(header.generation + 1, header.base, IDLE, 0))
+    write_header(journal_fd, JournalHeader(header.generation + 1, header.base, IDLE, 0, main.st_ino))
     os.ftruncate(journal_fd, HEADER_SIZE)
     if fsync:
         os.fsync(journal_fd)
@@ -131,7 +138,9 @@ class JournaledFile:
         self._journal = journal_fd
         self._fsync = fsync
         self._exclusive = exclusive
-        self._size = os.fstat(main_fd).st_size
+        status = os.fstat(main_fd)
+        self._size = status.st_size
+        self._inode = status.st_ino
         header = read_header(journal_fd)
         self._generation = header.generation + 1 if header is not None else 1
         self._base = self._size
@@ -139,7 +148,7 @@ class JournaledFile:
         self._originals: dict[int, bytes] = {}
         self._active = False
         self._position = 0
-        write_header(journal_fd, JournalHeader(self._generation, self._base, IDLE, os.getpid()))
+        write_header(journal_fd, self._header(IDLE))
         os.ftruncate(journal_fd, HEADER_SIZE)
 
     @property
@@ -230,7 +239,7 @@ class JournaledFile:
                 os.fsync(self._fd)
             self._generation += 1
             self._base = self._size
-            write_header(self._journal, JournalHeader(self._generation, self._base, IDLE, os.getpid()))
+            write_header(self._journal, self._header(IDLE))
             if self._fsync:
                 os.fsync(self._journal)
         if changed:
@@ -252,10 +261,13 @@ class JournaledFile:
 
     # -- helpers ----------------------------------------------------------------------
 
+    def _header(self, state: int) -> JournalHeader:
+        return JournalHeader(self._generation, self._base, state, os.getpid(), self._inode)
+
     def _begin(self) -> None:
         """Record where the committed file ends before the first byte changes."""
         if not self._active:
-            write_header(self._journal, JournalHeader(self._generation, self._base, ACTIVE, os.getpid()))
+            write_header(self._journal, self._header(ACTIVE))
             self._active = True
 
     def _page(self, page: int) -> bytearray:

@@ -26,7 +26,7 @@ from pypet_rebuild.storage.records import NodeRecord, RunRecord, RunStatus
 from pypet_rebuild.values import pack, unpack
 
 from pypet_rebuild_hdf5._columns import PACKED_DTYPE, Rows, big_rows, chunk_rows
-from pypet_rebuild_hdf5._items import from_portable_json, row_to_value, stack_key, to_portable_json
+from pypet_rebuild_hdf5._items import SCALAR_KEYS, from_portable_json, row_to_value, stack_key, to_portable_json
 from pypet_rebuild_hdf5._nodes import check_path, meta_json, record_from_meta
 
 __all__ = ["RUNS_GROUP", "RunsState", "PreparedRuns", "prepare_runs"]
@@ -44,17 +44,27 @@ class _Column:
         self.group = group
         self.stacked = Rows(group, "values", "run_index")
         self.packed = Rows(group, "packed", "packed_run_index")
+        self._key: tuple[str, np.dtype, tuple[int, ...]] | None = None
 
     def key(self) -> tuple[str, np.dtype, tuple[int, ...]] | None:
-        values = self.stacked.values
-        if values is None:
-            return None
-        return str(self.group.attrs[TYPE_ATTRIBUTE]), values.dtype, values.shape[1:]
+        """(tag, dtype, row shape) of the stacked rows; None before the first stackable value."""
+        if self._key is None:
+            values = self.stacked.values
+            if values is not None:
+                key = str(self.group.attrs[TYPE_ATTRIBUTE]), values.dtype, values.shape[1:]
+                self._key = SCALAR_KEYS.get(key, key)
+        return self._key
+
+    def set_key(self, key: tuple[str, np.dtype, tuple[int, ...]]) -> None:
+        self.group.attrs[TYPE_ATTRIBUTE] = key[0]
+        self._key = key
 
     def value_of(self, idx: int) -> tuple[bool, Any]:
         row = self.stacked.row_of(idx)
         if row >= 0:
-            return True, row_to_value(str(self.group.attrs[TYPE_ATTRIBUTE]), self.stacked.values[row])
+            key = self.key()
+            assert key is not None
+            return True, row_to_value(key[0], self.stacked.values[row])
         row = self.packed.row_of(idx)
         if row >= 0:
             return True, unpack(self.packed.values[row].tobytes())
@@ -87,10 +97,11 @@ class _StatusTable:
     def __init__(self, root: h5py.Group) -> None:
         self.root = root
         self._rows: np.ndarray | None = None
+        self._dataset: h5py.Dataset | None = root.get("status")
 
     @property
     def dataset(self) -> h5py.Dataset | None:
-        return self.root.get("status")
+        return self._dataset
 
     def rows_of(self) -> np.ndarray:
         if self._rows is None:
@@ -110,8 +121,8 @@ class _StatusTable:
         replaced = old_rows >= 0
         table = self.dataset
         if table is None:
-            table = self.root.create_dataset(
-                "status", shape=(0,), maxshape=(None,), dtype=STATUS_DTYPE, chunks=(chunk_rows(16),)
+            table = self._dataset = self.root.create_dataset(
+                "status", shape=(0,), maxshape=(None,), dtype=STATUS_DTYPE, chunks=(chunk_rows(STATUS_DTYPE.itemsize),)
             )
         if replaced.any():
             order = np.argsort(old_rows[replaced])
@@ -206,13 +217,13 @@ class RunsState:
             self._errors.append(runs_failed, [t for _, t in prepared.errors], PACKED_DTYPE, (), {})
         columns = self._root.require_group("columns")
         paths = self.paths()
-        for path, entries in prepared.nodes.items():
+        for path, entry in prepared.paths.items():
             run_path = paths.get(path)
             if run_path is None:
                 group = columns.create_group(path)
-                group.attrs[RUN_NODE_ATTRIBUTE] = json.dumps(entries[0][1])
+                group.attrs[RUN_NODE_ATTRIBUTE] = json.dumps(entry.metas[0][1])
                 run_path = paths[path] = _RunPath(group)
-            self._store_path(run_path, entries, filters)
+            self._store_path(run_path, entry, filters)
 
     def _drop(self, runs: np.ndarray) -> None:
         if self._errors is not None:
@@ -223,17 +234,17 @@ class RunsState:
                 column.stacked.drop(runs)
                 column.packed.drop(runs)
 
-    def _store_path(self, run_path: _RunPath, entries: list[tuple[int, dict, dict]], filters: dict[str, Any]) -> None:
+    def _store_path(self, run_path: _RunPath, entry: _PreparedPath, filters: dict[str, Any]) -> None:
         default = run_path.default
-        marks = [(idx, meta) for idx, meta, data in entries if meta != default or not data]
+        differs: dict[int, bool] = {}  # most runs share one attributes dict: compare it once
+        for _, meta, _ in entry.metas:
+            if id(meta) not in differs:
+                differs[id(meta)] = meta != default
+        marks = [(idx, meta) for idx, meta, stored_items in entry.metas if not stored_items or differs[id(meta)]]
         if marks:
             blobs = [json.dumps(meta).encode() for _, meta in marks]
             run_path.meta.append(np.array([i for i, _ in marks], dtype=np.int64), blobs, PACKED_DTYPE, (), {})
-        items: dict[str, list[tuple[int, Any]]] = {}
-        for idx, _, data in entries:
-            for item, value in data.items():
-                items.setdefault(item, []).append((idx, value))
-        for item, values in items.items():
+        for item, values in entry.items.items():
             _append_column(run_path.column(item), values, filters)
 
 
@@ -245,60 +256,89 @@ def _run_record(path: str, meta: dict[str, Any], data: dict[str, Any] | None) ->
     return record
 
 
-class PreparedRuns:
+class _PreparedPath:
+    """One run path's part of a batch: node attributes per run, item values per column."""
+
     def __init__(self) -> None:
-        self.status = np.zeros(0, dtype=STATUS_DTYPE)
+        self.metas: list[tuple[int, dict[str, Any], bool]] = []  # (run, attributes, stored any item)
+        self.items: dict[str, list[tuple[int, Any, Any]]] = {}  # item -> (run, stack key or None, value or blob)
+
+
+class PreparedRuns:
+    def __init__(self, status: np.ndarray) -> None:
+        self.status = status
         self.errors: list[tuple[int, bytes]] = []
-        self.nodes: dict[str, list[tuple[int, dict, dict]]] = {}
+        self.paths: dict[str, _PreparedPath] = {}
 
 
-_PICKLED = object()  # marks an item value already packed (with pickle, as the user allowed)
+_FLOAT_KEY = stack_key(0.0)
+
+
+def _run_meta(record: NodeRecord, plain: dict[tuple[Any, str], dict[str, Any]]) -> dict[str, Any]:
+    """The record's node attributes; the common plain case (no annotations) is built once per batch."""
+    if record.annotations or record.link_target is not None or record.pickled or record.explored is not None:
+        meta = meta_json(record)
+        if record.explored is not None:
+            meta["explored"] = to_portable_json(record.explored)
+        return meta
+    key = (record.kind, record.comment)
+    meta = plain.get(key)
+    if meta is None:
+        meta = plain[key] = meta_json(record)
+    return meta
 
 
 def prepare_runs(batch: Sequence[RunRecord]) -> PreparedRuns:
-    """Check and encode everything of a batch before the file is touched."""
+    """Check and encode everything of a batch before the file is touched.
+
+    This loop runs once per stored run, so it avoids per-run numpy calls and
+    re-checks nothing it already checked in this batch.
+    """
     runs = list({run.idx: run for run in batch}.values())  # a run stored twice in one batch: the last wins
-    prepared = PreparedRuns()
     status = np.zeros(len(runs), dtype=STATUS_DTYPE)
-    for i, run in enumerate(runs):
-        status[i] = (run.idx, _CODES[RunStatus(run.status)], run.started, run.finished)
-        if run.status is RunStatus.FAILED or run.error:
-            prepared.errors.append((run.idx, (run.error or "").encode("utf-8")))
+    status["idx"] = [run.idx for run in runs]
+    status["status"] = [_CODES[run.status] for run in runs]
+    status["started"] = [run.started for run in runs]
+    status["finished"] = [run.finished for run in runs]
+    prepared = PreparedRuns(status)
+    plain: dict[tuple[Any, str], dict[str, Any]] = {}
+    paths = prepared.paths
+    for run in runs:
+        idx = run.idx
+        if run.error or run.status is RunStatus.FAILED:
+            prepared.errors.append((idx, (run.error or "").encode("utf-8")))
         for record in run.nodes:
-            check_path(record.path)
-            meta = meta_json(record)
-            if record.explored is not None:
-                meta["explored"] = to_portable_json(record.explored)
-            data = {}
-            pickled = set(record.pickled)
-            for item, value in (record.data or {}).items():
-                if item in pickled:
-                    data[item] = (_PICKLED, pack(value, allow_pickle=True))
-                elif stack_key(value) is None:
-                    data[item] = (_PICKLED, pack(value))
-                else:
-                    data[item] = value
-            prepared.nodes.setdefault(record.path, []).append((run.idx, meta, data))
-    prepared.status = status
+            entry = paths.get(record.path)
+            if entry is None:
+                check_path(record.path)
+                entry = paths[record.path] = _PreparedPath()
+            data = record.data or {}
+            entry.metas.append((idx, _run_meta(record, plain), bool(data)))
+            for item, value in data.items():
+                key = _FLOAT_KEY if type(value) is float else stack_key(value)
+                if record.pickled and item in record.pickled:
+                    key, value = None, pack(value, allow_pickle=True)
+                elif key is None:
+                    value = pack(value)
+                column = entry.items.get(item)
+                if column is None:
+                    column = entry.items[item] = []
+                column.append((idx, key, value))
     return prepared
 
 
-def _append_column(column: _Column, values: list[tuple[int, Any]], filters: dict[str, Any]) -> None:
+def _append_column(column: _Column, values: list[tuple[int, Any, Any]], filters: dict[str, Any]) -> None:
     key = column.key()
-    stacked: list[tuple[int, Any]] = []
-    packed: list[tuple[int, bytes]] = []
-    for idx, value in values:
-        if isinstance(value, tuple) and len(value) == 2 and value[0] is _PICKLED:
-            packed.append((idx, value[1]))
-            continue
-        value_key = stack_key(value)
-        if key is None:
-            key = value_key
-            column.group.attrs[TYPE_ATTRIBUTE] = key[0]  # type: ignore[index]
-        if value_key == key:
-            stacked.append((idx, value))
-        else:
-            packed.append((idx, pack(value)))
+    if key is None:
+        key = next((k for _, k, _ in values if k is not None), None)
+        if key is not None:
+            column.set_key(key)
+    if key is not None and all(value_key is key for _, value_key, _ in values):  # the common case, fast
+        stacked, packed = [(idx, value) for idx, _, value in values], []
+    else:
+        stacked = [(idx, value) for idx, value_key, value in values if value_key is not None and value_key == key]
+        packed = [(idx, value if value_key is None else pack(value))
+                  for idx, value_key, value in values if value_key is None or value_key != key]
     if stacked:
         assert key is not None
         tag, dtype, shape = key
