@@ -155,18 +155,18 @@ def postgres_url(postgres_server: str, postgres_admin: sa.Engine) -> Iterator[st
         yield url
 
 
-@pytest.fixture(scope="class")
-def postgres_class_database(postgres_server: str, postgres_admin: sa.Engine) -> Iterator[str]:
+@pytest.fixture(scope="module")
+def postgres_module_database(postgres_server: str, postgres_admin: sa.Engine) -> Iterator[str]:
     with _database(postgres_server, postgres_admin) as url:
         yield url
 
 
 @pytest.fixture
-def postgres_emptied_url(postgres_class_database: str) -> Iterator[str]:
-    """A database of this test class, emptied of pypet-rebuild rows after each
-    test: creating a database per test would cost the suite a minute."""
-    yield postgres_class_database
-    engine = sa.create_engine(postgres_class_database, poolclass=NullPool)
+def postgres_emptied_url(postgres_module_database: str) -> Iterator[str]:
+    """A database of this test module, emptied of pypet-rebuild rows after
+    each test: creating a database per test would cost the suite a minute."""
+    yield postgres_module_database
+    engine = sa.create_engine(postgres_module_database, poolclass=NullPool)
     try:
         with engine.begin() as connection:
             ours = [name for name in sa.inspect(connection).get_table_names()

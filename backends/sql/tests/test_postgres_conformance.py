@@ -1,6 +1,6 @@
 """The core's storage conformance suite against a real PostgreSQL server.
 
-One database for the class, emptied after every test (see ``postgres_emptied_url``).
+One database for the module, emptied after every test (see ``postgres_emptied_url``).
 """
 
 from __future__ import annotations
