@@ -177,6 +177,10 @@ def prepare_item(value: Any, *, pickled: bool = False) -> PreparedItem:
 
 def prepare_range(values: list[Any]) -> PreparedItem:
     """An explored range: one stacked array when all values stack together, else packed."""
+    kinds = {type(v) for v in values}
+    if len(kinds) == 1 and kinds <= {float, bool, complex}:  # the common case, without a per-value loop
+        tag, dtype, _ = _PYTHON_SCALARS[kinds.pop()]
+        return PreparedItem("range:" + tag, np.array(values, dtype=dtype))
     keys = {stack_key(v) for v in values}
     if len(keys) == 1 and None not in keys:
         tag, dtype, _ = keys.pop()  # type: ignore[misc]
