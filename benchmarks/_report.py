@@ -135,3 +135,19 @@ def write_outputs(rows: list[Row], meta: dict[str, Any], folder: Path, stem: str
     payload = {"meta": meta, "rows": [dict(asdict(row), advantage=row.advantage) for row in rows]}
     json_path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
     return md_path, json_path
+
+
+TABLE_START, TABLE_END = "<!-- compare_pypet table: start -->", "<!-- compare_pypet table: end -->"
+
+
+def update_docs(page: Path, table_markdown: str) -> None:
+    """Replace what lies between the table markers of ``page`` with the new table.
+
+    Only the generated part changes; the prose around it (profile findings,
+    how to read the table) is written by hand and stays.
+    """
+    text = page.read_text()
+    start, end = text.find(TABLE_START), text.find(TABLE_END)
+    if start < 0 or end < start:
+        raise ValueError(f"{page} has no '{TABLE_START}' ... '{TABLE_END}' markers to put the table between")
+    page.write_text(text[: start + len(TABLE_START)] + "\n\n" + table_markdown.strip() + "\n\n" + text[end:])

@@ -29,10 +29,12 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _plan import Context, Plan  # noqa: E402
 from _pypet_venv import ensure_pypet_venv, venv_python  # noqa: E402
-from _report import Row, plain_table, write_outputs  # noqa: E402
+from _report import Row, plain_table, update_docs, write_outputs  # noqa: E402
 from _sections_parallel import cpu_speedup, databases, mp_trivial  # noqa: E402
 from _sections_serial import arrays, memory, reload, trivial_serial  # noqa: E402
 from _sides import HERE, Sides  # noqa: E402
+
+DOCS_PAGE = HERE.parent / "docs" / "performance.md"
 
 #: Sections in the order they run; later ones reuse files the earlier ones made.
 SECTIONS: dict[str, Callable[[Context], list[Row]]] = {
@@ -57,6 +59,8 @@ def _arguments(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=HERE / "out", help="folder for files, logs and the table")
     parser.add_argument("--only", action="append", choices=sorted(SECTIONS),
                         help="run only this section (repeatable); 'reload' needs 'trivial'")
+    parser.add_argument("--update-docs", action="store_true",
+                        help="also put the saved table into docs/performance.md (between its table markers)")
     parser.add_argument("--stand-in-memory", action="store_true",
                         help="development aid: measure HDF5 rows on memory:// when the HDF5 backend is missing")
     return parser.parse_args(argv)
@@ -83,12 +87,17 @@ def _versions() -> str:
             f"numpy {numpy.__version__}, PyTables {tables.__version__}")
 
 
+def _load_text(load: tuple[float, float, float]) -> str:
+    return ", ".join(f"{value:.2f}" for value in load)
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _arguments(argv)
     mode = "quick" if args.quick else "full" if args.full else "default"
     out = args.out.resolve()
     out.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
+    load_at_start = os.getloadavg()
     pypet_python: Path | None = None
     try:
         versions = ensure_pypet_venv(args.pypet_venv.resolve(), out / "pypet-venv-setup.log")
@@ -109,7 +118,6 @@ def main(argv: list[str] | None = None) -> int:
         seconds[name] = round(time.monotonic() - section_started, 1)
         print(plain_table(section_rows), flush=True)
         rows += section_rows
-    load = os.getloadavg()
     meta = {
         "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "machine": _machine(),
@@ -117,11 +125,15 @@ def main(argv: list[str] | None = None) -> int:
         "mode": mode,
         "ours": _versions(),
         "pypet side": pypet_text,
-        "load average at the end (1, 5, 15 min)": ", ".join(f"{value:.2f}" for value in load),
+        "load average (1, 5, 15 min) at the start": _load_text(load_at_start),
+        "load average at the end": _load_text(os.getloadavg()),
         "wall time": f"{time.monotonic() - started:.0f} s",
         "section seconds": seconds,
     }
     md_path, json_path = write_outputs(rows, meta, out, f"compare_pypet_{mode}")
+    if args.update_docs:
+        update_docs(DOCS_PAGE, md_path.read_text())
+        print(f"updated {DOCS_PAGE}")
     missed = [row for row in rows if row.target and row.met is False]
     print(f"\n{len(rows)} rows, {sum(1 for r in rows if r.met)} targets met, {len(missed)} missed or not measured; "
           f"saved {md_path} and {json_path} ({meta['wall time']})")
