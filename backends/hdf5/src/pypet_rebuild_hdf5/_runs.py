@@ -15,6 +15,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 from collections.abc import Sequence
 from typing import Any
@@ -167,13 +168,18 @@ class RunsState:
         if self._errors is not None and (entries["status"] == _CODES[RunStatus.FAILED]).any():
             runs, texts = self._errors.read()
             errors = {int(i): bytes(t).decode("utf-8") for i, t in zip(runs, texts)}
-        return [
-            RunRecord(idx, _STATUSES[code], started, finished, errors.get(idx) if code == 2 else None)
-            for idx, code, started, finished in zip(
-                entries["idx"].tolist(), entries["status"].tolist(),
-                entries["started"].tolist(), entries["finished"].tolist(),
-            )
-        ]
+        columns = (entries["idx"].tolist(), entries["status"].tolist(),
+                   entries["started"].tolist(), entries["finished"].tolist())
+        collecting = gc.isenabled()
+        gc.disable()  # 100,000 new records would trigger many useless cyclic collections
+        try:
+            return [
+                RunRecord(idx, _STATUSES[code], started, finished, errors.get(idx) if code == 2 else None)
+                for idx, code, started, finished in zip(*columns)
+            ]
+        finally:
+            if collecting:
+                gc.enable()
 
     def run(self, idx: int, with_data: bool) -> list[NodeRecord]:
         records = []
