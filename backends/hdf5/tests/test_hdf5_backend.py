@@ -262,3 +262,27 @@ def test_a_writer_killed_inside_a_commit_is_rolled_back(filled: str, pages_writt
         assert "results.extra" not in backend.list_run_paths("traj")
     with h5py.File(filled, "r") as h5:  # repaired: plain HDF5 tools read it again
         assert h5["traj/_runs/status"].shape == (8,)
+
+
+def test_a_reader_in_another_process_sees_only_whole_batches(filled: str) -> None:
+    """While a child commits batch after batch, every read here is one consistent state."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            with open_hdf5(filled, durability="process") as backend:
+                for start in range(6, 606, 20):
+                    backend.store_runs("traj", _runs(range(start, start + 20)))
+        finally:
+            os._exit(0)
+    seen: set[int] = set()
+    reader = open_hdf5(filled)
+    while True:
+        done = os.waitpid(pid, os.WNOHANG)[0] == pid
+        count = len(reader.load_run_infos("traj"))
+        indices, values = reader.load_column_array("traj", "results.z", "z")
+        assert count % 20 == 6 % 20 and len(indices) >= count  # whole batches only
+        assert np.array_equal(values, indices * 0.5)
+        seen.add(count)
+        if done:
+            break
+    assert count == 606 and len(seen) > 2  # it saw the file grow, batch by batch
