@@ -83,6 +83,15 @@ def _pwrite_all(fd: int, data: bytes | memoryview, offset: int) -> None:
         view, offset = view[written:], offset + written
 
 
+def _read_into(fd: int, view: memoryview, offset: int) -> int:
+    """Read at ``offset`` into ``view`` without an intermediate copy where the OS allows."""
+    if hasattr(os, "preadv"):
+        return os.preadv(fd, [view], offset)
+    data = os.pread(fd, len(view), offset)
+    view[: len(data)] = data
+    return len(data)
+
+
 def _saved_pages(fd: int, generation: int) -> list[tuple[int, bytes]]:
     """The complete journal records of ``generation``; stops at a torn or older one."""
     pages, position = [], HEADER_SIZE
@@ -172,7 +181,7 @@ class JournaledFile:
     def readinto(self, buffer) -> int:  # noqa: ANN001
         view = memoryview(buffer).cast("B")
         start, wanted = self._position, len(view)
-        got = os.preadv(self._fd, [view], start) if wanted else 0
+        got = _read_into(self._fd, view, start) if wanted else 0
         if got < wanted:
             view[got:] = bytes(wanted - got)  # past the end reads as zeros, as with HDF5's sec2 driver
         if self._pages and start < self._base:
