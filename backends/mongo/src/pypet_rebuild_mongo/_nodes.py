@@ -116,7 +116,7 @@ class NodeStore:
                 documents.append({"traj": snapshot.uid, "seq": seq, **doc})
             self.store.nodes.insert_many(documents, ordered=False)
             self.store.commit(snapshot, seq)
-        self.store.settle(snapshot, seq)
+        self.store.settle(snapshot, seq, runs=())
 
     def remove(self, name: str, paths: Sequence[str]) -> None:
         """Delete every version of the nodes and their subtrees, then their files."""

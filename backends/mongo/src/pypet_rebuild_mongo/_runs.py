@@ -107,7 +107,7 @@ class RunStore:
             self.store.runs.insert_many(statuses, ordered=False)
             run_paths = {meta["path"] for status in statuses for meta in status["nodes"]}
             self.store.commit(snapshot, seq, run_paths)
-        self.store.settle(snapshot, seq)
+        self.store.settle(snapshot, seq, nodes=False, runs=sorted(latest))
 
     def _upload_large(self, snapshot: Snapshot, seq: int, chunk: dict[str, Any]) -> None:
         values = chunk.get("values", ())
@@ -158,7 +158,7 @@ class RunStore:
         """The chunks of write ``seq`` that hold run ``idx``, through a small
         cache: iterating over runs reads each chunk once, not once per run.
         Chunks never change their visible entries, so cached ones stay valid."""
-        query = {"traj": snapshot.uid, "seq": seq, "idx": int(idx)}
+        query = {"seq": seq, "idx": int(idx), "traj": snapshot.uid}
         ids = [doc["_id"] for doc in self.store.run_items.find(query, {"_id": 1})]
         missing = [chunk_id for chunk_id in ids if chunk_id not in self._chunks]
         if missing:

@@ -25,7 +25,7 @@ finishes what is settling.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
@@ -62,11 +62,15 @@ class Snapshot:
         return not self.settling
 
     def query(self, **conditions: Any) -> dict[str, Any]:
-        """A filter for this trajectory's documents that this snapshot may see."""
+        """A filter for this trajectory's documents that this snapshot may see.
+
+        The caller's conditions come first: the server does not care about the
+        order, but mongomock tests them in order on every document it scans.
+        """
         seq: dict[str, Any] = {"$lt": self.next_seq}
         if self.open:
             seq["$nin"] = sorted(self.open)
-        return {"traj": self.uid, "seq": seq, **conditions}
+        return {**conditions, "traj": self.uid, "seq": seq}
 
 
 def latest_versions(documents: Iterable[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
@@ -143,12 +147,17 @@ class Store:
         if result.matched_count != 1:
             raise self._vanished(snapshot)
 
-    def settle(self, snapshot: Snapshot, seq: int) -> None:
-        """Remove what committed write ``seq`` replaced. Failing here loses
-        nothing (the write is visible and complete): the next write retries."""
+    def settle(
+        self, snapshot: Snapshot, seq: int, *, nodes: bool = True, runs: Sequence[int] | None = None
+    ) -> None:
+        """Remove what committed write ``seq`` replaced: its nodes' older
+        versions if ``nodes``, and the older versions of the runs it stored
+        (``runs``, or looked up when None). Failing here loses nothing (the
+        write is visible and complete): the next write retries."""
         try:
-            self._settle_nodes(snapshot, seq)
-            self._settle_runs(snapshot, seq)
+            if nodes:
+                self._settle_nodes(snapshot, seq)
+            self._settle_runs(snapshot, seq, runs)
             self.trajectories.update_one({"_id": snapshot.name, "uid": snapshot.uid}, {"$pull": {"settling": seq}})
         except Exception as exc:
             logger.warning("write %d of %r is stored; removing what it replaced failed (%s)", seq, snapshot.name, exc)
@@ -192,13 +201,14 @@ class Store:
         )
         self.nodes.delete_many({"_id": {"$in": [doc["_id"] for doc in replaced]}})
 
-    def _settle_runs(self, snapshot: Snapshot, seq: int) -> None:
-        indices = self.runs.distinct("idx", {"traj": snapshot.uid, "seq": seq})
+    def _settle_runs(self, snapshot: Snapshot, seq: int, indices: Sequence[int] | None) -> None:
+        if indices is None:
+            indices = self.runs.distinct("idx", {"traj": snapshot.uid, "seq": seq})
         if not indices:
             return
-        replaced = list(
-            self.runs.find({"traj": snapshot.uid, "idx": {"$in": indices}, "seq": {"$lt": seq}}, {"idx": 1, "seq": 1})
-        )
+        # The range before the list lets a scan (mongomock) skip most documents cheaply.
+        wanted = {"$gte": min(indices), "$lte": max(indices), "$in": list(indices)}
+        replaced = list(self.runs.find({"traj": snapshot.uid, "idx": wanted, "seq": {"$lt": seq}}, {"idx": 1, "seq": 1}))
         if not replaced:
             return
         dropped: dict[int, set[int]] = {}

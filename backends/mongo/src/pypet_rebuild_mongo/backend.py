@@ -92,6 +92,13 @@ class MongoBackend(StorageBackend):
         self._nodes = NodeStore(self._store, large_value_bytes)
         self._runs = RunStore(self._store, chunk_bytes=chunk_bytes, large_value_bytes=large_value_bytes)
 
+    @property
+    def database(self) -> Any:
+        """The pymongo (or mongomock) ``Database``, for queries of your own:
+        annotations and metadata are stored with escaped keys and values in
+        the portable tree's BSON form, e.g. ``{"annotations.unit.v": "mV"}``."""
+        return self._store.database
+
     def close(self) -> None:
         if self._owns_client and self._client is not None:
             self._client.close()
