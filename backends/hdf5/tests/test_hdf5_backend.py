@@ -121,6 +121,9 @@ def test_load_run_and_columns_with_mixed_values(path: str) -> None:
         assert isinstance(values[0], np.ndarray)
         (record,) = [r for r in backend.load_run("traj", 3) if r.path == "results.odd"]
         assert record.data == {"odd": "a string"}
+        skeleton = backend.load_run("traj", 3, with_data=False)
+        assert [r.path for r in skeleton] == ["results.g.trace", "results.odd", "results.z"]
+        assert all(r.data is None for r in skeleton)
         assert backend.load_run("traj", 99) == []
 
 

@@ -33,6 +33,8 @@ from __future__ import annotations
 import os
 import struct
 import zlib
+from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
 __all__ = ["JournaledFile", "JournalHeader", "read_header", "recover", "HEADER_SIZE"]
@@ -142,7 +144,9 @@ class JournaledFile:
     processes out while committed bytes change (the journal's lock).
     """
 
-    def __init__(self, main_fd: int, journal_fd: int, *, fsync: bool, exclusive) -> None:  # noqa: ANN001
+    def __init__(
+        self, main_fd: int, journal_fd: int, *, fsync: bool, exclusive: Callable[[], AbstractContextManager[None]]
+    ) -> None:
         self._fd = main_fd
         self._journal = journal_fd
         self._fsync = fsync
@@ -178,7 +182,7 @@ class JournaledFile:
     def tell(self) -> int:
         return self._position
 
-    def readinto(self, buffer) -> int:  # noqa: ANN001
+    def readinto(self, buffer: bytearray | memoryview) -> int:
         view = memoryview(buffer).cast("B")
         start, wanted = self._position, len(view)
         got = _read_into(self._fd, view, start) if wanted else 0
@@ -195,7 +199,7 @@ class JournaledFile:
         self.readinto(buffer)
         return bytes(buffer)
 
-    def write(self, data) -> int:  # noqa: ANN001
+    def write(self, data: bytes | memoryview) -> int:
         view = memoryview(data).cast("B")
         start, end = self._position, self._position + len(view)
         self._begin()

@@ -165,7 +165,7 @@ class RunsState:
         entries = table[()]
         entries = entries[np.argsort(entries["idx"], kind="stable")]
         errors: dict[int, str] = {}
-        if self._errors is not None and (entries["status"] == _CODES[RunStatus.FAILED]).any():
+        if self._errors is not None:
             runs, texts = self._errors.read()
             errors = {int(i): bytes(t).decode("utf-8") for i, t in zip(runs, texts)}
         columns = (entries["idx"].tolist(), entries["status"].tolist(),
@@ -174,7 +174,7 @@ class RunsState:
         gc.disable()  # 100,000 new records would trigger many useless cyclic collections
         try:
             return [
-                RunRecord(idx, _STATUSES[code], started, finished, errors.get(idx) if code == 2 else None)
+                RunRecord(idx, _STATUSES[code], started, finished, errors.get(idx))
                 for idx, code, started, finished in zip(*columns)
             ]
         finally:
@@ -187,6 +187,10 @@ class RunsState:
             run_path = self.paths()[path]
             data: dict[str, Any] = {}
             for item, column in run_path.columns.items():
+                if not with_data:
+                    if column.stacked.row_of(idx) >= 0 or column.packed.row_of(idx) >= 0:
+                        data[item] = None  # present; its value is not read
+                    continue
                 found, value = column.value_of(idx)
                 if found:
                     data[item] = value
