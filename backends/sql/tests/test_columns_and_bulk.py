@@ -113,7 +113,7 @@ def test_plain_scalars_become_numbers_and_come_back_as_their_type(value: object)
     assert value_type is not None and blob is None and isinstance(number, float)
     restored = from_cell(value_type, number, blob)
     assert type(restored) is type(value) and values_equal(value, restored)
-    assert stack_cells([(value_type, number, blob)]).dtype == np.asarray([value]).dtype
+    assert stack_cells((value_type,), (number,), (blob,)).dtype == np.asarray([value]).dtype
 
 
 @pytest.mark.parametrize("value", PACKED, ids=repr)

@@ -17,7 +17,7 @@ import numpy as np
 
 from pypet_rebuild.values import pack, unpack
 
-__all__ = ["Cell", "to_cell", "from_cell", "stack_cells"]
+__all__ = ["Cell", "to_cell", "from_cell", "decode_cells", "stack_cells"]
 
 Cell = tuple[str | None, float | None, bytes | None]
 
@@ -78,22 +78,26 @@ def from_cell(value_type: str | None, number: float | None, blob: bytes | None) 
     return scalar(number)
 
 
-def stack_cells(cells: Sequence[Cell]) -> np.ndarray:
+def decode_cells(types: Sequence[str | None], numbers: Sequence[float | None], blobs: Sequence[bytes | None]) -> list[Any]:
+    """:func:`from_cell` over parallel columns of cells."""
+    return list(map(from_cell, types, numbers, blobs))
+
+
+def stack_cells(types: Sequence[str | None], numbers: Sequence[float | None], blobs: Sequence[bytes | None]) -> np.ndarray:
     """One array of many values, as ``numpy.asarray`` of the decoded list
     would give it, without decoding value by value when all are native
     scalars of one type."""
-    types = {value_type for value_type, _, _ in cells}
-    if len(types) == 1 and None not in types:
-        (value_type,) = types
-        numbers = np.fromiter((number for _, number, _ in cells), dtype=np.float64, count=len(cells))
-        scalar = _scalar_type(value_type)
-        if scalar is bool:
-            return numbers != 0.0
-        if scalar is int:
-            return numbers.astype(np.int64)
-        if scalar is float:
-            return numbers
-        if np.dtype(scalar).kind == "b":
-            return numbers != 0.0
-        return numbers.astype(scalar)
-    return np.asarray([from_cell(*cell) for cell in cells])
+    if not types:
+        return np.asarray([])
+    value_type = types[0]
+    if value_type is None or types.count(value_type) != len(types):
+        return np.asarray(decode_cells(types, numbers, blobs))
+    as_double = np.asarray(numbers, dtype=np.float64)
+    scalar = _scalar_type(value_type)
+    if scalar is bool or np.dtype(scalar).kind == "b":
+        return as_double != 0.0
+    if scalar is int:
+        return as_double.astype(np.int64)
+    if scalar is float:
+        return as_double
+    return as_double.astype(scalar)

@@ -11,12 +11,46 @@ import json
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
+
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus
 from pypet_rebuild.values import pack, unpack
 
 from pypet_rebuild_sql._cells import to_cell
 
-__all__ = ["node_row", "item_rows", "run_batch_rows", "record_from_row", "run_record_from_row", "group_items"]
+__all__ = ["node_row", "item_rows", "run_batch_rows", "record_from_row", "run_record_from_row", "group_items",
+           "pack_explored", "unpack_explored"]
+
+
+_SCALAR_RANGE_KEY = "pypet_rebuild_sql.scalar_range"
+
+
+def pack_explored(values: list[Any]) -> bytes:
+    """An explored range as one blob. A range of scalars of one plain type
+    (Python or numpy bool, int, float) is stored as one typed array rather
+    than one JSON number per point, so that a 100,000-point exploration loads
+    in milliseconds; anything else is packed as the list it is."""
+    kinds = set(map(type, values))
+    if len(kinds) == 1:
+        (kind,) = kinds
+        python = kind in (bool, int, float)
+        if python or (issubclass(kind, np.generic) and np.dtype(kind).kind in "biuf"):
+            try:
+                array = np.asarray(values, dtype=np.int64 if kind is int else None)
+            except OverflowError:
+                array = None
+            if array is not None and array.dtype != object:
+                return pack({_SCALAR_RANGE_KEY: "python" if python else "numpy", "values": array})
+    return pack(values)
+
+
+def unpack_explored(blob: bytes) -> list[Any]:
+    """Inverse of :func:`pack_explored`."""
+    stored = unpack(blob)
+    if isinstance(stored, dict):
+        array = stored["values"]
+        return array.tolist() if stored[_SCALAR_RANGE_KEY] == "python" else list(array)
+    return stored
 
 
 def node_row(record: NodeRecord, has_data: bool) -> dict[str, Any]:
@@ -25,9 +59,9 @@ def node_row(record: NodeRecord, has_data: bool) -> dict[str, Any]:
         "kind": record.kind.value,
         "comment": record.comment,
         "annotations": pack(record.annotations) if record.annotations else None,
-        "explored": pack(record.explored) if record.explored is not None else None,
+        "explored": pack_explored(record.explored) if record.explored is not None else None,
         "link_target": record.link_target,
-        "pickled": json.dumps(list(record.pickled)),
+        "pickled": json.dumps(list(record.pickled)) if record.pickled else "[]",
         "has_data": has_data,
     }
 
@@ -75,17 +109,19 @@ def record_from_row(row: Mapping[str, Any], path: str, data: dict[str, Any] | No
         comment=row["comment"],
         annotations=unpack(row["annotations"]) if row["annotations"] is not None else {},
         data=data,
-        explored=unpack(row["explored"]) if row["explored"] is not None else None,
+        explored=unpack_explored(row["explored"]) if row["explored"] is not None else None,
         link_target=row["link_target"],
         pickled=tuple(json.loads(row["pickled"])),
     )
 
 
-def run_record_from_row(row: Mapping[str, Any]) -> RunRecord:
-    return RunRecord(
-        idx=int(row["idx"]), status=RunStatus(row["status"]), started=row["started"],
-        finished=row["finished"], error=row["error"],
-    )
+_STATUSES = {status.value: status for status in RunStatus}
+
+
+def run_record_from_row(row: Sequence[Any]) -> RunRecord:
+    """A status-only ``RunRecord`` from ``(idx, status, started, finished, error)``."""
+    idx, status, started, finished, error = row
+    return RunRecord(int(idx), _STATUSES[status], started, finished, error)
 
 
 def group_items(rows: Iterable[Mapping[str, Any]], key: str) -> dict[Any, list[Mapping[str, Any]]]:

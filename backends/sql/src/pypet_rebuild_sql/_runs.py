@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from pypet_rebuild.storage.records import NodeRecord, RunRecord
 
 from pypet_rebuild_sql import _schema as tables
-from pypet_rebuild_sql._cells import Cell, from_cell
+from pypet_rebuild_sql._cells import from_cell
 from pypet_rebuild_sql._rows import group_items, record_from_row, run_batch_rows
 
 if TYPE_CHECKING:
@@ -125,9 +125,10 @@ class RunTables:
             records.append(record_from_row(row, row["run_path"], data))
         return records
 
-    def column(self, name: str, run_path: str, item: str) -> tuple[np.ndarray, list[Cell]]:
-        """Run indices (ascending) and stored cells of one item of one run path:
-        one query, joined to the trajectory by name."""
+    def column(self, name: str, run_path: str, item: str) -> tuple[np.ndarray, tuple[Sequence[Any], ...]]:
+        """Run indices (ascending) and the stored cells of one item of one run
+        path as three parallel columns (types, numbers, blobs): one query,
+        joined to the trajectory by name."""
         i, t = tables.run_items, tables.trajectories
         query = (
             sa.select(i.c.idx, i.c.value_type, i.c.number, i.c.blob)
@@ -139,5 +140,6 @@ class RunTables:
             rows = connection.execute(query).all()
             if not rows:
                 self.backend.trajectory_id(connection, name)  # raises if the trajectory is missing
-        indices = np.fromiter((row[0] for row in rows), dtype=np.int64, count=len(rows))
-        return indices, [(row[1], row[2], row[3]) for row in rows]
+                return np.zeros(0, dtype=np.int64), ((), (), ())
+        indices, types, numbers, blobs = zip(*rows)
+        return np.asarray(indices, dtype=np.int64), (types, numbers, blobs)

@@ -24,7 +24,7 @@ from pypet_rebuild.storage.base import Capability, StorageBackend
 from pypet_rebuild.storage.records import NodeRecord, RunRecord, TrajectoryInfo
 
 from pypet_rebuild_sql import _schema as tables
-from pypet_rebuild_sql._cells import from_cell, stack_cells
+from pypet_rebuild_sql._cells import decode_cells, from_cell, stack_cells
 from pypet_rebuild_sql._engine import WRITE_OPTION, create_storage_engine, translate_errors
 from pypet_rebuild_sql._rows import group_items, item_rows, node_row, record_from_row, run_record_from_row
 from pypet_rebuild_sql._runs import RunTables
@@ -241,7 +241,10 @@ class SQLBackend(StorageBackend):
         r = tables.runs
         with self.read(f"loading the runs of {name!r}") as connection:
             traj_id = self.trajectory_id(connection, name)
-            rows = connection.execute(sa.select(r).where(r.c.traj_id == traj_id).order_by(r.c.idx)).mappings().all()
+            rows = connection.execute(
+                sa.select(r.c.idx, r.c.status, r.c.started, r.c.finished, r.c.error)
+                .where(r.c.traj_id == traj_id).order_by(r.c.idx)
+            ).all()
         return [run_record_from_row(row) for row in rows]
 
     def load_run(self, name: str, idx: int, *, with_data: bool = True) -> list[NodeRecord]:
@@ -256,9 +259,8 @@ class SQLBackend(StorageBackend):
 
     def load_column(self, name: str, run_path: str, item: str) -> tuple[np.ndarray, list[Any]]:
         indices, cells = self._runs.column(name, run_path, item)
-        return indices, [from_cell(*cell) for cell in cells]
+        return indices, decode_cells(*cells)
 
     def load_column_array(self, name: str, run_path: str, item: str) -> tuple[np.ndarray, np.ndarray]:
         indices, cells = self._runs.column(name, run_path, item)
-        return indices, stack_cells(cells) if cells else np.asarray([])
-
+        return indices, stack_cells(*cells)
