@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import Iterator
 
 import numpy as np
@@ -10,7 +11,7 @@ import sqlalchemy as sa
 from sqlalchemy import event
 
 from pypet_rebuild import get_plugin_host
-from pypet_rebuild.errors import StorageError, TrajectoryNotFoundError, UnsupportedTypeError
+from pypet_rebuild.errors import StorageError, StorageLockedError, TrajectoryNotFoundError, UnsupportedTypeError
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus, TrajectoryInfo
 
 from pypet_rebuild_sql import SQLBackend
@@ -103,3 +104,20 @@ def test_replacing_runs_forgets_run_paths_no_run_has_any_more(backend: SQLBacken
     assert backend.list_run_paths("t") == ["results.v", "results.z"]
     backend.store_runs("t", [RunRecord(0, RunStatus.FAILED, 1.0, 2.0, "boom")])
     assert backend.list_run_paths("t") == []
+
+
+def test_a_writer_that_waits_too_long_for_the_sqlite_lock_gets_a_locked_error(sqlite_url: str) -> None:
+    with get_plugin_host().open_storage(sqlite_url, timeout=0.2) as backend:
+        backend.create_trajectory(TrajectoryInfo("t", 1.0))
+        holder = sqlite3.connect(sqlite_url.removeprefix("sqlite:///"), isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")  # another process holding the write lock
+        try:
+            with pytest.raises(StorageLockedError, match="another process kept the database locked") as raised:
+                backend.store_runs("t", [_run(0, 1.0)])
+            assert sqlite_url in str(raised.value)
+            assert backend.load_run_infos("t") == []  # readers are not blocked meanwhile
+        finally:
+            holder.execute("ROLLBACK")
+            holder.close()
+        backend.store_runs("t", [_run(0, 1.0)])
+        assert [r.idx for r in backend.load_run_infos("t")] == [0]

@@ -37,6 +37,12 @@ def test_plain_paths_with_sql_suffixes_open_sqlite_files(tmp_path: Path, suffix:
         assert [i.name for i in backend.list_trajectories()] == ["t"]
 
 
+def test_a_folder_where_the_sqlite_file_should_be_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "folder.db").mkdir()
+    with pytest.raises(StorageError, match="cannot open the SQLite database .*folder.db.*not a folder"):
+        _open(str(tmp_path / "folder.db"))
+
+
 def test_relative_sqlite_url_is_fixed_when_opened(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     backend = _open("sqlite:///relative.db")

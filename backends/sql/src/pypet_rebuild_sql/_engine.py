@@ -14,6 +14,7 @@ import importlib.util
 import os
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -156,12 +157,17 @@ def create_storage_engine(text: str, options: dict[str, Any]) -> Engine:
     return engine
 
 
-def _reason(exc: sa_exc.SQLAlchemyError) -> str:
-    """The database's own message, without the SQL statement and its
-    parameters (which may hold large blobs)."""
+def _reason(exc: sa_exc.SQLAlchemyError, url: str) -> str:
+    """The database's own message on one line, without the SQL statement and
+    its parameters (which may hold large blobs), and never the password."""
     origin = getattr(exc, "orig", None)
-    text = str(origin if origin is not None else exc).strip()
-    return " ".join(text.split())
+    text = " ".join(str(origin if origin is not None else exc).split())
+    password = urlsplit(url).password if "://" in url else None
+    return text.replace(password, "***") if password else text
+
+
+def _is_sqlite(url: str) -> bool:
+    return "://" not in url or url.split("://", 1)[0].split("+", 1)[0] == "sqlite"
 
 
 @contextlib.contextmanager
@@ -171,11 +177,16 @@ def translate_errors(url: str, action: str) -> Iterator[None]:
     try:
         yield
     except sa_exc.OperationalError as exc:
-        reason = _reason(exc)
+        reason = _reason(exc, url)
         if "database is locked" in reason:
             raise StorageLockedError(
                 f"{action} in {shown!r} failed: another process kept the database locked ({reason}); "
                 "retry later, or pass storage_options={'timeout': <seconds>} to wait longer"
+            ) from exc
+        if exc.statement is None and _is_sqlite(url):
+            raise StorageError(
+                f"cannot open the SQLite database {shown!r} ({reason}); check that the path names a "
+                "file (not a folder) in a folder you may write to"
             ) from exc
         if exc.statement is None or "authentication" in reason:
             raise StorageError(
@@ -184,4 +195,4 @@ def translate_errors(url: str, action: str) -> Iterator[None]:
             ) from exc
         raise StorageError(f"{action} in {shown!r} failed: {reason}; nothing was changed") from exc
     except sa_exc.SQLAlchemyError as exc:
-        raise StorageError(f"{action} in {shown!r} failed: {_reason(exc)}; nothing was changed") from exc
+        raise StorageError(f"{action} in {shown!r} failed: {_reason(exc, url)}; nothing was changed") from exc
