@@ -190,7 +190,7 @@ def test_ctrl_c_stores_what_finished_and_resume_completes_the_rest(kind: str, tm
             assert time.monotonic() < deadline, "the exploration never got going"
             time.sleep(0.05)
         finished_before = {int(p.stem) for p in markers.iterdir()}
-        time.sleep(0.5)  # let those outcomes reach the coordinator
+        time.sleep(1.0)  # let those outcomes reach the coordinator
         os.killpg(child.pid, signal.SIGINT)  # Ctrl+C reaches the whole process group
         out, err = child.communicate(timeout=60)
     finally:
