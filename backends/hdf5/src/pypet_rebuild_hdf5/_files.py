@@ -73,7 +73,8 @@ class FileAccess:
         """Run ``operation`` on a consistent view (None: no file yet, an empty storage)."""
         if self._writer is not None:
             return operation(self._writer)
-        for _ in range(1000):
+        deadline = time.monotonic() + 60.0
+        while time.monotonic() < deadline:
             fd = self._locked_journal()
             try:
                 if fd is not None and self._writer_died_mid_commit(fd):
@@ -88,7 +89,7 @@ class FileAccess:
             finally:
                 if fd is not None:
                     os.close(fd)
-        raise StorageError(f"{self.path!r} kept changing while being read; try again later")
+        raise StorageError(f"{self.path!r} kept changing for a minute while being read; try again later")
 
     def _locked_journal(self) -> int | None:
         """The journal, share-locked so no commit runs meanwhile; None if there is none."""
