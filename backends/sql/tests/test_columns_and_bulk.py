@@ -59,6 +59,10 @@ def test_a_batch_of_a_thousand_runs_is_a_few_bulk_statements(backend: SQLBackend
     inserts = [s for s in log.statements if s.lstrip().upper().startswith("INSERT")]
     assert len({s.split()[2] for s in inserts}) == 4  # runs, run nodes, run items, run paths
     assert len(backend.load_run_infos("t")) == 1000
+    log.statements.clear()
+    backend.store_runs("t", _runs(range(1000)))  # replaces every run: deletes in bulk too
+    assert len(log) <= 20, log.statements
+    assert len(backend.load_run_infos("t")) == 1000
 
 
 def test_one_item_across_all_runs_is_one_query(backend: SQLBackend) -> None:

@@ -13,40 +13,18 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql, sqlite
 
 from pypet_rebuild.storage.records import NodeRecord, RunRecord
 
 from pypet_rebuild_sql import _schema as tables
 from pypet_rebuild_sql._cells import from_cell
 from pypet_rebuild_sql._rows import group_items, record_from_row, run_batch_rows
+from pypet_rebuild_sql._statements import chunks, delete_where_in, insert_ignoring_duplicates
 
 if TYPE_CHECKING:
     from pypet_rebuild_sql.backend import SQLBackend
 
 __all__ = ["RunTables"]
-
-_IN_CHUNK = 500  # bound parameters per IN (...): far below every database's limit
-
-
-def _chunks(values: Sequence[int]) -> list[Sequence[int]]:
-    return [values[start:start + _IN_CHUNK] for start in range(0, len(values), _IN_CHUNK)]
-
-
-def _insert_ignoring_duplicates(connection: sa.Connection, table: sa.Table, rows: list[dict[str, Any]]) -> None:
-    """Insert rows whose key may already exist: another process storing runs
-    of the same trajectory may add the same run path at the same moment."""
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        statement: Any = sqlite.insert(table).on_conflict_do_nothing()
-    elif dialect == "postgresql":
-        statement = postgresql.insert(table).on_conflict_do_nothing()
-    elif dialect in ("mysql", "mariadb"):
-        statement = table.insert().prefix_with("IGNORE")
-    else:
-        statement = table.insert()
-    connection.execute(statement, rows)
-
 
 class RunTables:
     """Reads and writes ``pypet_runs``, ``pypet_run_nodes``, ``pypet_run_items``
@@ -62,17 +40,13 @@ class RunTables:
             traj_id = self.backend.trajectory_id(connection, name)
             indices = sorted(row["idx"] for row in run_rows)
             replaced: list[int] = []
-            for chunk in _chunks(indices):
+            for chunk in chunks(indices):
                 replaced.extend(connection.execute(
                     sa.select(r.c.idx).where(r.c.traj_id == traj_id, r.c.idx.in_(chunk))
                 ).scalars())
             orphan_candidates = self._paths_of(connection, traj_id, replaced) - paths if replaced else set()
-            if replaced:
-                old = [{"old_idx": idx} for idx in replaced]
-                for table in (i, n, r):
-                    connection.execute(
-                        table.delete().where(table.c.traj_id == traj_id, table.c.idx == sa.bindparam("old_idx")), old
-                    )
+            for table in (i, n, r):
+                delete_where_in(connection, table, traj_id, "idx", replaced)
             for table, rows in ((r, run_rows), (n, node_rows), (i, value_rows)):
                 if rows:
                     for row in rows:
@@ -81,14 +55,14 @@ class RunTables:
             known = set(connection.execute(sa.select(p.c.run_path).where(p.c.traj_id == traj_id)).scalars())
             new_paths = [{"traj_id": traj_id, "run_path": path} for path in sorted(paths - known)]
             if new_paths:
-                _insert_ignoring_duplicates(connection, p, new_paths)
+                insert_ignoring_duplicates(connection, p, new_paths)
             if orphan_candidates:
                 self._forget_unused_paths(connection, traj_id, orphan_candidates)
 
     def _paths_of(self, connection: sa.Connection, traj_id: int, indices: list[int]) -> set[str]:
         n = tables.run_nodes
         found: set[str] = set()
-        for chunk in _chunks(indices):
+        for chunk in chunks(indices):
             found.update(connection.execute(
                 sa.select(n.c.run_path).where(n.c.traj_id == traj_id, n.c.idx.in_(chunk)).distinct()
             ).scalars())

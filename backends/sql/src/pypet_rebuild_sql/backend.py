@@ -28,6 +28,7 @@ from pypet_rebuild_sql._cells import decode_cells, from_cell, stack_cells
 from pypet_rebuild_sql._engine import WRITE_OPTION, create_storage_engine, translate_errors
 from pypet_rebuild_sql._rows import group_items, item_rows, node_row, record_from_row, run_record_from_row
 from pypet_rebuild_sql._runs import RunTables
+from pypet_rebuild_sql._statements import delete_where_in
 
 __all__ = ["SQLBackend"]
 
@@ -174,12 +175,9 @@ class SQLBackend(StorageBackend):
             for path, row in node_rows.items():
                 if latest[path].data is None:
                     row["has_data"] = bool(stored.get(path, False))
-            replaced = [{"old_path": path} for path in latest if path in stored]
-            with_data = [{"old_path": path} for path, record in latest.items() if record.data is not None]
-            if replaced:
-                connection.execute(n.delete().where(n.c.traj_id == traj_id, n.c.path == sa.bindparam("old_path")), replaced)
-            if with_data:
-                connection.execute(i.delete().where(i.c.traj_id == traj_id, i.c.path == sa.bindparam("old_path")), with_data)
+            delete_where_in(connection, n, traj_id, "path", [path for path in latest if path in stored])
+            with_data = [path for path, record in latest.items() if record.data is not None and stored.get(path)]
+            delete_where_in(connection, i, traj_id, "path", with_data)
             if node_rows:
                 connection.execute(n.insert(), [{**row, "traj_id": traj_id, "path": p} for p, row in node_rows.items()])
             if value_rows:
