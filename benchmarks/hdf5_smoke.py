@@ -1,6 +1,6 @@
 """Smoke benchmark of the HDF5 backend: the figures its issue asks for.
 
-Run: /work/venv/bin/python benchmarks/hdf5_smoke.py [--runs 100000] [--durability fsync|process]
+Run: /work/venv/bin/python benchmarks/hdf5_smoke.py [--runs 100000] [--durability process|fsync]
 
 1. ``store_runs`` of 1000 trivial runs (one float each + status), per batch.
 2. File size per run at that many runs.
@@ -115,7 +115,7 @@ _cpu_seconds: dict[str, float] = {}
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=100_000)
-    parser.add_argument("--durability", choices=["fsync", "process"], default="fsync")
+    parser.add_argument("--durability", choices=["fsync", "process"], default="process")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as folder:
         print(f"== durability={args.durability}")

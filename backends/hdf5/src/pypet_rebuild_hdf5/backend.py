@@ -38,8 +38,8 @@ def open_hdf5(url: str, **options: Any) -> HDF5Backend:
     Options: ``complevel`` (0-9, default 0), ``complib`` (``zlib``, ``lzf``,
     or ``blosc``/``blosc2``/``zstd``/``lz4``/``bzip2`` with hdf5plugin),
     ``shuffle``, ``fletcher32``, ``title`` (of a new file) and
-    ``durability`` (``"fsync"``: survives power loss; ``"process"``: survives
-    any crash of the process, faster for big data).
+    ``durability`` (``"process"``, the default: survives any crash of the
+    process; ``"fsync"``: also survives a power loss, slower for big data).
     """
     return HDF5Backend(url, **options)
 
