@@ -15,6 +15,7 @@ from pypet_rebuild.errors import StorageError
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus, TrajectoryInfo
 from pypet_rebuild.values import values_equal
 from pypet_rebuild_mongo import MongoBackend
+from pypet_rebuild_mongo._runs import RunStore
 from pypet_rebuild_mongo._store import Store
 
 WRITES = (
@@ -70,7 +71,8 @@ def test_a_batch_killed_before_its_commit_stays_invisible_until_rolled_back(
         with pytest.raises(Killed):
             backend.store_runs("traj", [make_run(i, z=100.0 + i, extra=1) for i in range(5, 15)])
     (killed_seq,) = trajectory_document(backend)["open"]
-    assert backend.database["runs"].count_documents({"seq": killed_seq}) == 10  # written, not committed
+    written = backend.database["runs"].find_one({"seq": killed_seq})  # written, never committed
+    assert written is not None and written["idx"] == list(range(5, 15))
 
     reader = open_backend()  # a later script
     assert [info.idx for info in reader.load_run_infos("traj")] == list(range(10))
@@ -95,7 +97,7 @@ def test_a_batch_killed_while_settling_shows_only_the_new_versions(
 ) -> None:
     backend.store_runs("traj", [make_run(0, z=0.0), make_run(1, z=1.0, old=1), make_run(2, z=2.0)])
     with monkeypatch.context() as patch:
-        patch.setattr(Store, "_settle_runs", lambda *args: (_ for _ in ()).throw(Killed()))
+        patch.setattr(RunStore, "settle", lambda *args: (_ for _ in ()).throw(Killed()))
         with pytest.raises(Killed):
             backend.store_runs("traj", [make_run(1, z=-1.0)])  # replaces run 1, without "old"
     assert trajectory_document(backend)["settling"]
@@ -209,3 +211,19 @@ def test_a_column_of_mixed_batches_reads_like_a_list(backend: MongoBackend, make
     _, column = backend.load_column_array("traj", "results.v", "v")
     assert column.dtype == np.float64 and column.tolist() == [0.5, 1.5, 2.0, 3.0]
     assert [type(v) for v in backend.load_column("traj", "results.v", "v")[1]] == [float, float, int, int]
+
+
+def test_status_chunks_share_one_shape_for_runs_with_the_same_leaves(
+    backend: MongoBackend, make_run: Callable[..., RunRecord]
+) -> None:
+    odd = RunRecord(7, RunStatus.COMPLETED, 1.0, 2.0, None, [
+        NodeRecord("results.z", NodeKind.RESULT, "special", {"unit": "mV"}, {"z": 7.0}),
+    ])
+    failed = RunRecord(8, RunStatus.FAILED, 1.0, 2.0, "Traceback: boom")
+    backend.store_runs("traj", [*(make_run(i, z=float(i)) for i in range(7)), odd, failed])
+    (chunk,) = backend.database["runs"].find()
+    assert len(chunk["shapes"]) == 3 and chunk["leaves"][:7] == [chunk["leaves"][0]] * 7
+    (leaf,) = backend.load_run("traj", 7)
+    assert (leaf.comment, leaf.annotations, leaf.data) == ("special", {"unit": "mV"}, {"z": 7.0})
+    assert backend.load_run("traj", 8) == [] and backend.load_run_infos("traj")[8].error == "Traceback: boom"
+    assert backend.load_run("traj", 3)[0].comment == ""

@@ -117,9 +117,10 @@ def ensure_layout(database: Any, url: str) -> None:
 def _create_indexes(database: Any) -> None:
     # Not declared unique: each write stores one version per key by
     # construction, and mongomock checks unique indexes by scanning the whole
-    # collection on every insert (quadratic in the number of runs).
+    # collection on every insert.
     database["nodes"].create_index([("traj", 1), ("path", 1), ("seq", 1)])
-    database["runs"].create_index([("traj", 1), ("idx", 1), ("seq", 1)])
+    database["runs"].create_index([("traj", 1), ("lo", 1), ("hi", 1)])
+    database["runs"].create_index([("traj", 1), ("seq", 1)])
     database["run_items"].create_index([("traj", 1), ("run_path", 1), ("item", 1), ("seq", 1)])
     database["run_items"].create_index([("traj", 1), ("seq", 1)])
     database[f"{LARGE_VALUES_BUCKET}.files"].create_index([("metadata.traj", 1), ("metadata.seq", 1)])

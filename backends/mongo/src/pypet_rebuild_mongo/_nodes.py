@@ -48,6 +48,7 @@ class NodeStore:
     def __init__(self, store: Store, large_value_bytes: int) -> None:
         self.store = store
         self.large_value_bytes = large_value_bytes
+        store.settlers.append(self)
 
     # -- writing ----------------------------------------------------------------------
 
@@ -116,7 +117,23 @@ class NodeStore:
                 documents.append({"traj": snapshot.uid, "seq": seq, **doc})
             self.store.nodes.insert_many(documents, ordered=False)
             self.store.commit(snapshot, seq)
-        self.store.settle(snapshot, seq, runs=())
+        self.store.settle(snapshot, seq)
+
+    def settle(self, snapshot: Snapshot, seq: int) -> None:
+        """Delete the versions write ``seq`` replaced, and the files only they used."""
+        nodes = self.store.nodes
+        written = list(nodes.find({"seq": seq, "traj": snapshot.uid}, {"path": 1, "large": 1}))
+        if not written:
+            return
+        paths = [doc["path"] for doc in written]
+        replaced = list(nodes.find({"path": {"$in": paths}, "traj": snapshot.uid, "seq": {"$lt": seq}}, {"large": 1}))
+        if not replaced:
+            return
+        still_used = {file_id for doc in written for file_id in doc.get("large", ())}
+        self.store.large.delete(
+            {file_id for doc in replaced for file_id in doc.get("large", ()) if file_id not in still_used}
+        )
+        nodes.delete_many({"_id": {"$in": [doc["_id"] for doc in replaced]}})
 
     def remove(self, name: str, paths: Sequence[str]) -> None:
         """Delete every version of the nodes and their subtrees, then their files."""

@@ -1,11 +1,10 @@
-"""The ``runs`` (status) and ``run_items`` (column chunks) collections.
+"""Runs: status chunks (``runs``, see ``_status``) and value chunks (``run_items``, see ``_columns``).
 
-A batch of runs is one versioned write (see ``_store``): the column chunks
-first, then one status document per run, then the commit, each an
-``insert_many`` -- a handful of round trips per batch, however many runs it
-holds. A run's status document also lists the leaves the run added (path,
-kind, item names, comment, annotations), so ``load_run`` without data and
-``load_run_infos`` never touch the chunks.
+A batch of runs is one versioned write (see ``_store``): the value chunks,
+then the status chunks, then the commit -- two ``insert_many`` calls and a
+few updates of the trajectory document per batch, however many runs it
+holds. Status chunks also list the leaves each run added, so
+``load_run_infos`` and ``load_run`` without data never touch the values.
 """
 
 from __future__ import annotations
@@ -16,47 +15,16 @@ from typing import Any
 
 import numpy as np
 
-from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus
-from pypet_rebuild_mongo._bson_values import LARGE_VALUE_KEY, decode_mapping, decode_value, encode_mapping, encode_value
-from pypet_rebuild_mongo._columns import DecodedChunk, LargeValue, build_chunks, stacked_signature
-from pypet_rebuild_mongo._store import Snapshot, Store, latest_versions
+from pypet_rebuild.storage.records import NodeRecord, RunRecord
+from pypet_rebuild_mongo._bson_values import LARGE_VALUE_KEY
+from pypet_rebuild_mongo._columns import DecodedChunk, LargeValue, build_chunks, chunk_without, stacked_signature
+from pypet_rebuild_mongo._status import StatusEntry, build_status_chunks, leaf_record, status_entries, status_without
+from pypet_rebuild_mongo._store import Snapshot, Store
 
 __all__ = ["RunStore"]
 
-_CACHED_CHUNKS = 64  # chunks kept decoded for load_run; each at most about chunk_bytes
-
-
-def _leaf_meta(node: NodeRecord) -> dict[str, Any]:
-    meta: dict[str, Any] = {
-        "path": node.path,
-        "kind": NodeKind(node.kind).value,
-        "items": None if node.data is None else list(node.data),
-    }
-    if node.comment:
-        meta["comment"] = node.comment
-    if node.annotations:
-        meta["annotations"] = encode_mapping(node.annotations)
-    if node.pickled:
-        meta["pickled"] = list(node.pickled)
-    if node.link_target is not None:
-        meta["link_target"] = node.link_target
-    if node.explored is not None:
-        meta["explored"] = encode_value(node.explored)[0]
-    return meta
-
-
-def _leaf_record(meta: dict[str, Any]) -> NodeRecord:
-    explored = meta.get("explored")
-    return NodeRecord(
-        meta["path"],
-        NodeKind(meta["kind"]),
-        meta.get("comment", ""),
-        decode_mapping(meta.get("annotations")),
-        None,
-        None if explored is None else decode_value(explored),
-        meta.get("link_target"),
-        tuple(meta.get("pickled", ())),
-    )
+_CACHED_CHUNKS = 64  # value chunks kept decoded for load_run; each at most about chunk_bytes
+_WITHOUT_SHAPES = {"shapes": 0}
 
 
 class RunStore:
@@ -67,47 +35,38 @@ class RunStore:
         self.chunk_bytes = chunk_bytes
         self.large_value_bytes = large_value_bytes
         self._chunks: OrderedDict[Any, DecodedChunk] = OrderedDict()
+        store.settlers.append(self)
 
     # -- writing ----------------------------------------------------------------------
 
     def store_batch(self, name: str, runs: Sequence[RunRecord]) -> None:
         snapshot = self.store.snapshot(name)
         latest = {run.idx: run for run in runs}  # a run listed twice: the later record wins
+        if not latest:
+            return
+        ordered = [latest[idx] for idx in sorted(latest)]
         columns: dict[tuple[str, str], list[tuple[int, Any, bool]]] = {}
-        statuses: list[dict[str, Any]] = []
-        for idx in sorted(latest):
-            run = latest[idx]
-            leaves = {node.path: node for node in run.nodes}
-            for node in leaves.values():
+        for run in ordered:
+            for node in {node.path: node for node in run.nodes}.values():
                 for item, value in (node.data or {}).items():
-                    columns.setdefault((node.path, item), []).append((idx, value, item in node.pickled))
-            statuses.append({
-                "idx": int(idx),
-                "status": RunStatus(run.status).value,
-                "started": float(run.started),
-                "finished": float(run.finished),
-                "error": run.error,
-                "nodes": [_leaf_meta(node) for node in leaves.values()],
-            })
-        chunks = [
+                    columns.setdefault((node.path, item), []).append((int(run.idx), value, item in node.pickled))
+        values = [
             {"run_path": path, "item": item, **body}
             for (path, item), entries in columns.items()
             for body in build_chunks(entries, chunk_bytes=self.chunk_bytes, large_value_bytes=self.large_value_bytes)
         ]
-        if not statuses:
-            return
+        statuses = build_status_chunks(ordered, chunk_bytes=self.chunk_bytes)
+        run_paths = {leaf["path"] for chunk in statuses for shape in chunk["shapes"] for leaf in shape}
         with self.store.writing(snapshot) as seq:
-            for chunk in chunks:
+            for chunk in values:
                 self._upload_large(snapshot, seq, chunk)
+            for chunk in (*values, *statuses):
                 chunk.update(traj=snapshot.uid, seq=seq)
-            if chunks:
-                self.store.run_items.insert_many(chunks, ordered=False)
-            for status in statuses:
-                status.update(traj=snapshot.uid, seq=seq)
+            if values:
+                self.store.run_items.insert_many(values, ordered=False)
             self.store.runs.insert_many(statuses, ordered=False)
-            run_paths = {meta["path"] for status in statuses for meta in status["nodes"]}
             self.store.commit(snapshot, seq, run_paths)
-        self.store.settle(snapshot, seq, nodes=False, runs=sorted(latest))
+        self.store.settle(snapshot, seq)
 
     def _upload_large(self, snapshot: Snapshot, seq: int, chunk: dict[str, Any]) -> None:
         values = chunk.get("values", ())
@@ -119,33 +78,80 @@ class RunStore:
                 values[pos] = {LARGE_VALUE_KEY: file_id}
                 chunk.setdefault("large", []).append(file_id)
 
+    def settle(self, snapshot: Snapshot, seq: int) -> None:
+        """Remove the older versions of the runs write ``seq`` stored.
+
+        The status chunks go last: as long as they still list an old version,
+        a repair finds the leftovers again.
+        """
+        uid = snapshot.uid
+        written = {idx for chunk in self.store.runs.find({"seq": seq, "traj": uid}, {"idx": 1}) for idx in chunk["idx"]}
+        if not written:
+            return
+        overlapping = {"lo": {"$lte": max(written)}, "hi": {"$gte": min(written)}, "traj": uid, "seq": {"$lt": seq}}
+        dropped: dict[Any, set[int]] = {}  # status chunk id -> its runs that write seq replaced
+        old_chunks = {}
+        for chunk in self.store.runs.find(overlapping):
+            drop = written.intersection(chunk["idx"])
+            if drop:
+                dropped[chunk["_id"]], old_chunks[chunk["_id"]] = drop, chunk
+        if not dropped:
+            return
+        by_seq: dict[int, set[int]] = {}
+        for chunk_id, drop in dropped.items():
+            by_seq.setdefault(old_chunks[chunk_id]["seq"], set()).update(drop)
+        for chunk in self.store.run_items.find({"seq": {"$in": sorted(by_seq)}, "traj": uid}):
+            if not by_seq[chunk["seq"]].isdisjoint(chunk["idx"]):
+                self._rewrite(self.store.run_items, chunk, chunk_without(chunk, by_seq[chunk["seq"]]))
+        for old_seq, drop in by_seq.items():
+            self.store.large.delete_where(traj=uid, seq=old_seq, idx=sorted(drop))
+        for chunk_id, drop in dropped.items():
+            self._rewrite(self.store.runs, old_chunks[chunk_id], status_without(old_chunks[chunk_id], drop))
+        self.store.trajectories.update_one(
+            {"_id": snapshot.name, "uid": uid}, {"$set": {"run_paths": self._current_paths(uid)}}
+        )
+
+    @staticmethod
+    def _rewrite(collection: Any, old: dict[str, Any], new: dict[str, Any] | None) -> None:
+        if new is None:
+            collection.delete_one({"_id": old["_id"]})
+        else:
+            collection.replace_one({"_id": old["_id"]}, new)
+
+    def _current_paths(self, uid: Any) -> list[str]:
+        """Run paths of the remaining runs, recomputed after some were replaced."""
+        chunks = self.store.runs.find({"traj": uid}, {"leaves": 1, "shapes": 1})
+        return sorted({leaf["path"] for c in chunks for shape in c["shapes"] for leaf in shape})
+
     # -- reading ----------------------------------------------------------------------
 
-    def _statuses(self, snapshot: Snapshot, projection: Any, **condition: Any) -> list[dict[str, Any]]:
-        docs = list(self.store.runs.find(snapshot.query(**condition), projection))
-        if snapshot.single_versions:
-            return docs
-        return list(latest_versions(docs, "idx").values())
+    def _current(self, snapshot: Snapshot, projection: Any, **condition: Any) -> list[StatusEntry]:
+        """Visible status entries, one per run: the highest ``seq`` wins
+        while a write is settling."""
+        entries: dict[int, StatusEntry] = {}
+        for chunk in self.store.runs.find(snapshot.query(**condition), projection):
+            for entry in status_entries(chunk):
+                held = entries.get(entry.idx)
+                if held is None or entry.seq > held.seq:
+                    entries[entry.idx] = entry
+        return [entries[idx] for idx in sorted(entries)]
 
     def load_infos(self, name: str) -> list[RunRecord]:
-        snapshot = self.store.snapshot(name)
-        docs = sorted(self._statuses(snapshot, {"nodes": 0}), key=lambda doc: doc["idx"])
-        return [
-            RunRecord(doc["idx"], RunStatus(doc["status"]), doc["started"], doc["finished"], doc.get("error"))
-            for doc in docs
-        ]
+        return [entry.record for entry in self._current(self.store.snapshot(name), _WITHOUT_SHAPES)]
 
     def load_run(self, name: str, idx: int, with_data: bool) -> list[NodeRecord]:
         snapshot = self.store.snapshot(name)
-        docs = self._statuses(snapshot, None, idx=int(idx))
-        if not docs:
+        idx = int(idx)
+        found = [e for e in self._current(snapshot, None, lo={"$lte": idx}, hi={"$gte": idx}) if e.idx == idx]
+        if not found:
             return []
-        status = max(docs, key=lambda doc: doc["seq"])
-        records = sorted((_leaf_record(meta) for meta in status["nodes"]), key=lambda record: record.path)
+        (entry,) = found
+        leaves = entry.leaves or []
+        records = sorted((leaf_record(meta) for meta in leaves), key=lambda record: record.path)
         if not with_data:
             return records
-        chunks = {(c.body["run_path"], c.body["item"]): c for c in self._chunks_holding(snapshot, status["seq"], idx)}
-        items = {meta["path"]: meta["items"] for meta in status["nodes"]}
+        chunks = {(c.body["run_path"], c.body["item"]): c for c in self._chunks_holding(snapshot, entry.seq, idx)}
+        items = {meta["path"]: meta["items"] for meta in leaves}
         for record in records:
             if items[record.path] is not None:
                 record.data = {}
@@ -155,10 +161,10 @@ class RunStore:
         return records
 
     def _chunks_holding(self, snapshot: Snapshot, seq: int, idx: int) -> list[DecodedChunk]:
-        """The chunks of write ``seq`` that hold run ``idx``, through a small
-        cache: iterating over runs reads each chunk once, not once per run.
-        Chunks never change their visible entries, so cached ones stay valid."""
-        query = {"seq": seq, "idx": int(idx), "traj": snapshot.uid}
+        """The value chunks of write ``seq`` that hold run ``idx``, through a
+        small cache: iterating over runs reads each chunk once, not once per
+        run. A chunk's visible entries never change, so cached ones stay valid."""
+        query = {"seq": seq, "idx": idx, "traj": snapshot.uid}
         ids = [doc["_id"] for doc in self.store.run_items.find(query, {"_id": 1})]
         missing = [chunk_id for chunk_id in ids if chunk_id not in self._chunks]
         if missing:
@@ -176,18 +182,16 @@ class RunStore:
         snapshot = self.store.snapshot(name)
         if snapshot.single_versions:
             return sorted(snapshot.document.get("run_paths", ()))
-        docs = self._statuses(snapshot, {"idx": 1, "seq": 1, "nodes.path": 1})
-        return sorted({meta["path"] for doc in docs for meta in doc.get("nodes", ())})
+        return sorted({leaf["path"] for entry in self._current(snapshot, None) for leaf in entry.leaves or ()})
 
     def _column_chunks(self, name: str, run_path: str, item: str) -> tuple[list[DecodedChunk], list[np.ndarray]]:
         """The column's chunks, and per chunk a mask of the entries to use
         (all of them unless a replaced run's old entries may still exist)."""
         snapshot = self.store.snapshot(name)
-        docs = self.store.run_items.find(snapshot.query(run_path=run_path, item=item))
-        chunks = [DecodedChunk(body) for body in docs]
+        chunks = [DecodedChunk(body) for body in self.store.run_items.find(snapshot.query(run_path=run_path, item=item))]
         if snapshot.single_versions:
             return chunks, [np.ones(len(chunk.indices), dtype=bool) for chunk in chunks]
-        current = {doc["idx"]: doc["seq"] for doc in self._statuses(snapshot, {"idx": 1, "seq": 1})}
+        current = {entry.idx: entry.seq for entry in self._current(snapshot, _WITHOUT_SHAPES)}
         masks = [
             np.array([current.get(idx) == chunk.body["seq"] for idx in chunk.indices], dtype=bool)
             for chunk in chunks
@@ -214,6 +218,6 @@ class RunStore:
             indices, values = self._column_values(chunks, masks)
             return indices, np.asarray(values)
         indices = np.concatenate([np.asarray(c.indices, dtype=np.int64)[m] for c, m in zip(chunks, masks)])
-        stacked = np.concatenate([c.array[m] for c, m in zip(chunks, masks)])
+        stacked = np.concatenate([c.array[m] for c, m in zip(chunks, masks)])  # type: ignore[index]
         order = np.argsort(indices, kind="stable")
         return indices[order], stacked[order]

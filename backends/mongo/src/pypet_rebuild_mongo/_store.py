@@ -16,29 +16,30 @@ in one atomic update of the trajectory document:
 Readers take a ``Snapshot`` of the trajectory document and see documents
 with ``seq < next_seq`` that are not ``open``; where a key (node path, run
 index) has several versions, the highest ``seq`` wins. A trajectory with
-nothing open or settling (the normal case) holds exactly one version per
+nothing settling (the normal case) holds exactly one visible version per
 key, so readers skip that resolution. A writer killed at any point leaves
 its ``seq`` listed; the next write rolls back what is still open and
-finishes what is settling.
+finishes what is settling. Settling only ever deletes versions that a
+newer committed one hides, and a run's entries in a chunk document are
+rewritten (``replace_one``, atomic per document) without those versions.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 from pymongo import ReturnDocument
 
 from pypet_rebuild.errors import StorageError, TrajectoryNotFoundError
 from pypet_rebuild.plugins import mask_url
-from pypet_rebuild_mongo._columns import chunk_without
 from pypet_rebuild_mongo._connection import LARGE_VALUES_BUCKET
 from pypet_rebuild_mongo._large_values import LargeValues
 
-__all__ = ["Snapshot", "Store", "latest_versions"]
+__all__ = ["Settler", "Snapshot", "Store", "latest_versions"]
 
 logger = logging.getLogger(__name__)
 
@@ -73,6 +74,13 @@ class Snapshot:
         return {**conditions, "traj": self.uid, "seq": seq}
 
 
+class Settler(Protocol):
+    """Node or run storage: removes the older versions of what write ``seq``
+    stored. Called after each commit and by repairs, so it must be idempotent."""
+
+    def settle(self, snapshot: Snapshot, seq: int) -> None: ...
+
+
 def latest_versions(documents: Iterable[dict[str, Any]], key: str) -> dict[Any, dict[str, Any]]:
     """The highest-``seq`` document per value of ``key``."""
     latest: dict[Any, dict[str, Any]] = {}
@@ -94,6 +102,7 @@ class Store:
         self.runs = database["runs"]
         self.run_items = database["run_items"]
         self.large = LargeValues(database, LARGE_VALUES_BUCKET)
+        self.settlers: list[Settler] = []
 
     def names(self) -> list[str]:
         return sorted(doc["_id"] for doc in self.trajectories.find({}, {"_id": 1}))
@@ -147,17 +156,13 @@ class Store:
         if result.matched_count != 1:
             raise self._vanished(snapshot)
 
-    def settle(
-        self, snapshot: Snapshot, seq: int, *, nodes: bool = True, runs: Sequence[int] | None = None
-    ) -> None:
-        """Remove what committed write ``seq`` replaced: its nodes' older
-        versions if ``nodes``, and the older versions of the runs it stored
-        (``runs``, or looked up when None). Failing here loses nothing (the
-        write is visible and complete): the next write retries."""
+    def settle(self, snapshot: Snapshot, seq: int) -> None:
+        """Remove what committed write ``seq`` replaced, through each
+        registered settler (node and run storage). Failing here loses nothing
+        (the write is visible and complete): the next write retries."""
         try:
-            if nodes:
-                self._settle_nodes(snapshot, seq)
-            self._settle_runs(snapshot, seq, runs)
+            for settler in self.settlers:
+                settler.settle(snapshot, seq)
             self.trajectories.update_one({"_id": snapshot.name, "uid": snapshot.uid}, {"$pull": {"settling": seq}})
         except Exception as exc:
             logger.warning("write %d of %r is stored; removing what it replaced failed (%s)", seq, snapshot.name, exc)
@@ -184,49 +189,6 @@ class Store:
             self._rollback(snapshot, seq)
         for seq in sorted(snapshot.settling):
             self.settle(snapshot, seq)
-
-    def _settle_nodes(self, snapshot: Snapshot, seq: int) -> None:
-        written = list(self.nodes.find({"traj": snapshot.uid, "seq": seq}, {"path": 1, "large": 1}))
-        if not written:
-            return
-        paths = [doc["path"] for doc in written]
-        replaced = list(
-            self.nodes.find({"traj": snapshot.uid, "path": {"$in": paths}, "seq": {"$lt": seq}}, {"large": 1})
-        )
-        if not replaced:
-            return
-        still_used = {file_id for doc in written for file_id in doc.get("large", ())}
-        self.large.delete(
-            {file_id for doc in replaced for file_id in doc.get("large", ()) if file_id not in still_used}
-        )
-        self.nodes.delete_many({"_id": {"$in": [doc["_id"] for doc in replaced]}})
-
-    def _settle_runs(self, snapshot: Snapshot, seq: int, indices: Sequence[int] | None) -> None:
-        if indices is None:
-            indices = self.runs.distinct("idx", {"traj": snapshot.uid, "seq": seq})
-        if not indices:
-            return
-        # The range before the list lets a scan (mongomock) skip most documents cheaply.
-        wanted = {"$gte": min(indices), "$lte": max(indices), "$in": list(indices)}
-        replaced = list(self.runs.find({"traj": snapshot.uid, "idx": wanted, "seq": {"$lt": seq}}, {"idx": 1, "seq": 1}))
-        if not replaced:
-            return
-        dropped: dict[int, set[int]] = {}
-        for doc in replaced:
-            dropped.setdefault(doc["seq"], set()).add(doc["idx"])
-        for chunk in self.run_items.find({"traj": snapshot.uid, "seq": {"$in": sorted(dropped)}}):
-            drop = dropped[chunk["seq"]]
-            if drop.isdisjoint(chunk["idx"]):
-                continue
-            kept = chunk_without(chunk, drop)
-            if kept is None:
-                self.run_items.delete_one({"_id": chunk["_id"]})
-            else:
-                self.run_items.replace_one({"_id": chunk["_id"]}, kept)
-        self.large.delete_where(traj=snapshot.uid, seq=sorted(dropped), idx=sorted({d["idx"] for d in replaced}))
-        self.runs.delete_many({"_id": {"$in": [doc["_id"] for doc in replaced]}})
-        paths = self.runs.distinct("nodes.path", {"traj": snapshot.uid})
-        self.trajectories.update_one({"_id": snapshot.name, "uid": snapshot.uid}, {"$set": {"run_paths": sorted(paths)}})
 
     # -- whole trajectories ----------------------------------------------------------
 
