@@ -107,12 +107,13 @@ class Store:
     def names(self) -> list[str]:
         return sorted(doc["_id"] for doc in self.trajectories.find({}, {"_id": 1}))
 
+    def not_found(self, name: str) -> TrajectoryNotFoundError:
+        return TrajectoryNotFoundError(f"{mask_url(self.url)!r} holds no trajectory {name!r}; it holds {self.names()}")
+
     def snapshot(self, name: str) -> Snapshot:
         document = self.trajectories.find_one({"_id": name})
         if document is None:
-            raise TrajectoryNotFoundError(
-                f"{mask_url(self.url)!r} holds no trajectory {name!r}; it holds {self.names()}"
-            )
+            raise self.not_found(name)
         return Snapshot(
             name,
             document["uid"],

@@ -18,7 +18,7 @@ from bson import ObjectId
 from pymongo import ReturnDocument
 from pymongo.errors import DuplicateKeyError
 
-from pypet_rebuild.errors import StorageError, TrajectoryNotFoundError
+from pypet_rebuild.errors import StorageError
 from pypet_rebuild.plugins import mask_url
 from pypet_rebuild.storage.base import Capability, StorageBackend
 from pypet_rebuild.storage.records import NodeRecord, RunRecord, TrajectoryInfo
@@ -144,7 +144,7 @@ class MongoBackend(StorageBackend):
     def delete_trajectory(self, name: str) -> None:
         doc = self._store.trajectories.find_one_and_delete({"_id": name})
         if doc is None:
-            self._store.snapshot(name)  # raises the usual not-found error
+            raise self._store.not_found(name)
         self._store.purge(doc["uid"])
 
     @_guarded("loading trajectory information")
@@ -155,11 +155,11 @@ class MongoBackend(StorageBackend):
     def update_metadata(self, name: str, metadata: dict[str, Any]) -> None:
         encoded = encode_mapping(metadata)
         if not encoded:
-            self._store.snapshot(name)
+            self._store.snapshot(name)  # still: an unknown name is an error
             return
         update = {"$set": {f"metadata.{key}": value for key, value in encoded.items()}}
         if self._store.trajectories.update_one({"_id": name}, update).matched_count != 1:
-            self._store.snapshot(name)
+            raise self._store.not_found(name)
 
     # -- nodes ----------------------------------------------------------------------------
 
