@@ -189,14 +189,20 @@ class _OutcomeCollector:
         self.count = 0
         self.last_flush = time.monotonic()
         self.progress = Progress(total, enabled=env.progress)
+        # Per-run hooks cost a few microseconds each even with no listener;
+        # at a million trivial runs that is noticeable, so skip them then.
+        hook = env.host.hook
+        self.before_run = hook.pypet_rebuild_before_run if hook.pypet_rebuild_before_run.get_hookimpls() else None
+        self.after_run = hook.pypet_rebuild_after_run if hook.pypet_rebuild_after_run.get_hookimpls() else None
 
     def dispatched(self, idx: int) -> None:
-        env = self.env
-        env.host.hook.pypet_rebuild_before_run(environment=env, trajectory=env.trajectory, idx=idx)
+        if self.before_run is not None:
+            self.before_run(environment=self.env, trajectory=self.env.trajectory, idx=idx)
 
     def add(self, outcome: RunOutcome) -> None:
         env = self.env
-        env.host.hook.pypet_rebuild_after_run(environment=env, trajectory=env.trajectory, outcome=outcome)
+        if self.after_run is not None:
+            self.after_run(environment=env, trajectory=env.trajectory, outcome=outcome)
         record = outcome.to_record()
         env.trajectory._record_run(record)
         self.batch.append(record)

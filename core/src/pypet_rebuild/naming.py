@@ -58,6 +58,6 @@ def split_path(path: str) -> list[str]:
     if not isinstance(path, str) or not path:
         raise InvalidNameError(f"invalid path {path!r}: expected a dotted name such as 'neuron.tau'")
     parts = path.split(".")
-    if any(not part for part in parts):
+    if "" in parts:
         raise InvalidNameError(f"invalid path {path!r}: empty component between dots")
     return parts

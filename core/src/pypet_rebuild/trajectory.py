@@ -79,7 +79,11 @@ class Trajectory(RunAccess, StorageAccess, Group):
         """Where new leaves of ``branch`` go: the branch, or this run's group."""
         group: Group = self._children[branch]  # type: ignore[assignment]
         if self._run_active and branch in ("results", "derived_parameters"):
-            return group._children["runs"]._ensure_group(self.crun)  # type: ignore[attr-defined]
+            runs: Group = group._children["runs"]  # type: ignore[assignment]
+            run_group = runs._children.get(self.crun)
+            if run_group is None:  # run names are made here, valid by construction
+                run_group = runs._add_child(Group(self.crun))
+            return run_group  # type: ignore[return-value]
         return group
 
     def _add_leaf(self, branch: str, path: str, make: Any) -> Any:

@@ -153,6 +153,8 @@ class Group(Node):
         return node
 
     def _find(self, path: str) -> Node:
+        if path and "." not in path:  # the common case, kept short: one name
+            return self._step(path, path)
         node: Node = self
         for part in split_path(path):
             if not isinstance(node, Group):
