@@ -72,8 +72,12 @@ class MongoBackend(StorageBackend):
         server_selection_timeout_ms: int = DEFAULT_SERVER_SELECTION_TIMEOUT_MS,
     ) -> None:
         super().__init__(url)
-        for option, value in (("large_value_bytes", large_value_bytes), ("chunk_bytes", chunk_bytes),
-                              ("server_selection_timeout_ms", server_selection_timeout_ms)):
+        sizes = {
+            "large_value_bytes": large_value_bytes,
+            "chunk_bytes": chunk_bytes,
+            "server_selection_timeout_ms": server_selection_timeout_ms,
+        }
+        for option, value in sizes.items():
             if type(value) is not int or value <= 0:
                 raise StorageError(f"{option} for {mask_url(url)!r} must be a positive int, got {value!r}")
         if large_value_bytes + chunk_bytes > _DOCUMENT_BUDGET:
