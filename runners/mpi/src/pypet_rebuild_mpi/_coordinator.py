@@ -12,8 +12,12 @@ from __future__ import annotations
 import logging
 import math
 import pickle
+import signal
+import threading
 import time
 from collections import deque
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from pypet_rebuild.errors import RunnerError
@@ -68,13 +72,14 @@ class Coordinator:
     def run(self) -> None:
         """Hand out every index; return once every worker was told to stop."""
         share_plan(self.comm, self.plan)
-        try:
-            while self.busy:
-                source, tag, payload = self._receive()
-                self._answer(source, tag, payload)
-        except BaseException:
-            self._stop_after_error()
-            raise
+        with _ctrl_c_deferred() as interrupted:
+            try:
+                while self.busy:
+                    source, tag, payload = self._receive(interrupted=interrupted)
+                    self._answer(source, tag, payload)
+            except BaseException:
+                self._stop_after_error()
+                raise
         self._wait_for_stops()
 
     # -- the normal flow -------------------------------------------------------------
@@ -115,10 +120,17 @@ class Coordinator:
             size = max(1, min(by_time, fair_share, MAX_ADAPTIVE_CHUNK))
         return [self.pending.popleft() for _ in range(min(size, len(self.pending)))]
 
-    def _receive(self, deadline: float | None = None) -> tuple[int, int, Any]:
-        """The next worker message, by polling; raises ``TimeoutError`` past ``deadline``."""
+    def _receive(
+        self, *, deadline: float | None = None, interrupted: threading.Event | None = None
+    ) -> tuple[int, int, Any]:
+        """The next worker message, by polling; raises ``TimeoutError`` past
+        ``deadline`` and ``KeyboardInterrupt`` once ``interrupted`` is set."""
         status = self.MPI.Status()
-        while not self.comm.Iprobe(source=self.MPI.ANY_SOURCE, tag=self.MPI.ANY_TAG, status=status):
+        while True:
+            if interrupted is not None and interrupted.is_set():
+                raise KeyboardInterrupt
+            if self.comm.Iprobe(source=self.MPI.ANY_SOURCE, tag=self.MPI.ANY_TAG, status=status):
+                break
             if deadline is not None and time.monotonic() > deadline:
                 raise TimeoutError
             time.sleep(POLL_INTERVAL)
@@ -153,7 +165,7 @@ class Coordinator:
         deadline = time.monotonic() + self.stop_timeout
         while self.busy:
             try:
-                source, tag, payload = self._receive(deadline)
+                source, tag, payload = self._receive(deadline=deadline)
             except TimeoutError:
                 break
             except BaseException:
@@ -195,3 +207,19 @@ def _decode(tag: int, payload: Any) -> tuple[list[RunOutcome], str | None]:
         pickled, failure = payload
         return pickle.loads(pickled), failure
     return pickle.loads(payload), None
+
+
+@contextmanager
+def _ctrl_c_deferred() -> Iterator[threading.Event]:
+    """Ctrl+C sets an event instead of raising wherever rank 0 happens to be
+    (perhaps halfway through handing a run to storage); the loop raises
+    ``KeyboardInterrupt`` between two messages, where nothing is half done."""
+    interrupted = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield interrupted
+        return
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: interrupted.set())
+    try:
+        yield interrupted
+    finally:
+        signal.signal(signal.SIGINT, previous)
