@@ -14,16 +14,24 @@ from pypet_rebuild import get_plugin_host
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus, TrajectoryInfo
 from pypet_rebuild.values import values_equal
 
-from pypet_rebuild_sql import SQLBackend
+from pypet_rebuild_sql import SQLBackend, _statements
 from pypet_rebuild_sql._cells import from_cell, stack_cells, to_cell
 
 
 class _StatementLog:
-    """Every SQL statement the backend sends, except transaction control."""
+    """Every SQL statement the backend sends, except transaction control,
+    including the COPY statements it streams rows with on PostgreSQL."""
 
-    def __init__(self, engine: sa.Engine) -> None:
+    def __init__(self, engine: sa.Engine, monkeypatch: pytest.MonkeyPatch) -> None:
         self.statements: list[str] = []
         event.listen(engine, "before_cursor_execute", self._record)
+        copy_rows = _statements._copy_rows
+
+        def logged_copy(connection: sa.Connection, table: sa.Table, rows: list) -> None:
+            self.statements.append(f"COPY INTO {table.name}")
+            copy_rows(connection, table, rows)
+
+        monkeypatch.setattr(_statements, "_copy_rows", logged_copy)
 
     def _record(self, conn, cursor, statement, parameters, context, executemany) -> None:  # noqa: ANN001
         if statement.split()[0].upper() not in ("BEGIN", "COMMIT", "ROLLBACK"):
@@ -52,11 +60,13 @@ def backend(any_url: str) -> Iterator[SQLBackend]:
     opened.close()
 
 
-def test_a_batch_of_a_thousand_runs_is_a_few_bulk_statements(backend: SQLBackend) -> None:
-    log = _StatementLog(backend.engine)
+def test_a_batch_of_a_thousand_runs_is_a_few_bulk_statements(
+    backend: SQLBackend, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    log = _StatementLog(backend.engine, monkeypatch)
     backend.store_runs("t", _runs(range(1000)))  # 1000 run rows, 2000 node rows, 3000 item rows
     assert len(log) <= 12, log.statements
-    inserts = [s for s in log.statements if s.lstrip().upper().startswith("INSERT")]
+    inserts = [s for s in log.statements if s.lstrip().upper().startswith(("INSERT", "COPY"))]
     assert len({s.split()[2] for s in inserts}) == 4  # runs, run nodes, run items, run paths
     assert len(backend.load_run_infos("t")) == 1000
     log.statements.clear()
@@ -65,10 +75,10 @@ def test_a_batch_of_a_thousand_runs_is_a_few_bulk_statements(backend: SQLBackend
     assert len(backend.load_run_infos("t")) == 1000
 
 
-def test_one_item_across_all_runs_is_one_query(backend: SQLBackend) -> None:
+def test_one_item_across_all_runs_is_one_query(backend: SQLBackend, monkeypatch: pytest.MonkeyPatch) -> None:
     backend.store_runs("t", _runs(range(300)))
     backend.load_column("t", "results.z", "z")  # the pool now holds a ready connection
-    log = _StatementLog(backend.engine)
+    log = _StatementLog(backend.engine, monkeypatch)
     indices, values = backend.load_column("t", "results.z", "z")
     assert len(log) == 1
     indices_array, stacked = backend.load_column_array("t", "results.n", "label")
@@ -126,3 +136,23 @@ def test_other_values_are_packed_blobs(value: object) -> None:
     assert value_type is None and number is None and isinstance(blob, bytes)
     restored = from_cell(value_type, number, blob)
     assert type(restored) is type(value) and values_equal(value, restored)
+
+
+AWKWARD_TEXT = "tab\there, newline\nand\r\nback\\slash \\N \\x00 ünïcødé ✓"
+
+
+def test_text_and_bytes_that_need_escaping_in_bulk_loads_round_trip(backend: SQLBackend) -> None:
+    blob_like = bytes(range(256))
+    backend.store_runs("t", [RunRecord(0, RunStatus.FAILED, 1.5, -0.0, AWKWARD_TEXT, [
+        NodeRecord("results.odd", NodeKind.RESULT, AWKWARD_TEXT, {AWKWARD_TEXT: 1},
+                   data={"text": AWKWARD_TEXT, "raw": blob_like, "neg": -0.0}),
+    ])])
+    backend.store_nodes("t", [NodeRecord("results.top", NodeKind.RESULT, AWKWARD_TEXT, data={"text": AWKWARD_TEXT})])
+    (info,) = backend.load_run_infos("t")
+    assert info.error == AWKWARD_TEXT and info.finished == 0.0
+    (record,) = backend.load_run("t", 0)
+    assert record.comment == AWKWARD_TEXT and record.annotations == {AWKWARD_TEXT: 1}
+    assert record.data is not None and record.data["text"] == AWKWARD_TEXT and record.data["raw"] == blob_like
+    assert str(record.data["neg"]) == "-0.0"
+    (top,) = backend.load_nodes("t")
+    assert top.comment == AWKWARD_TEXT and backend.load_items("t", "results.top") == {"text": AWKWARD_TEXT}

@@ -2,19 +2,20 @@
 
 from __future__ import annotations
 
+import contextlib
 import sqlite3
 from collections.abc import Iterator
 
 import numpy as np
 import pytest
-import sqlalchemy as sa
-from sqlalchemy import event
 
 from pypet_rebuild import get_plugin_host
 from pypet_rebuild.errors import StorageError, StorageLockedError, TrajectoryNotFoundError, UnsupportedTypeError
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus, TrajectoryInfo
 
 from pypet_rebuild_sql import SQLBackend
+
+REFUSAL = "no space left on device, simulated"
 
 
 def _run(idx: int, value: object) -> RunRecord:
@@ -33,20 +34,34 @@ def backend(any_url: str) -> Iterator[SQLBackend]:
     opened.close()
 
 
-def _fail_on_insert_into(backend: SQLBackend, table: str) -> None:
-    """Make the database connection fail when ``table`` is written, as a
-    full disk or a dropped connection would, after earlier statements ran."""
-
-    @event.listens_for(backend.engine, "before_cursor_execute")
-    def _fail(connection, cursor, statement, parameters, context, executemany):  # noqa: ANN001
-        if statement.lstrip().upper().startswith("INSERT INTO " + table.upper()):
-            raise sa.exc.OperationalError(statement, parameters, RuntimeError("disk I/O error (simulated)"))
+@contextlib.contextmanager
+def _failing_inserts(backend: SQLBackend, table: str) -> Iterator[None]:
+    """A trigger that makes the database refuse rows of ``table``, as a full
+    disk would: the failure comes from the database, halfway through a
+    transaction whose earlier statements succeeded."""
+    if backend.engine.dialect.name == "sqlite":
+        create = [f"CREATE TRIGGER refuse BEFORE INSERT ON {table} BEGIN SELECT RAISE(ABORT, '{REFUSAL}'); END"]
+        drop = ["DROP TRIGGER refuse"]
+    else:
+        create = [
+            f"CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '{REFUSAL}'; END $$ LANGUAGE plpgsql",
+            f"CREATE TRIGGER refuse BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse()",
+        ]
+        drop = [f"DROP TRIGGER refuse ON {table}", "DROP FUNCTION refuse()"]
+    with backend.engine.begin() as connection:
+        for statement in create:
+            connection.exec_driver_sql(statement)
+    try:
+        yield
+    finally:
+        with backend.engine.begin() as connection:
+            for statement in drop:
+                connection.exec_driver_sql(statement)
 
 
 def test_a_batch_failing_halfway_stores_none_of_its_runs(backend: SQLBackend) -> None:
     backend.store_runs("t", [_run(i, float(i)) for i in range(5)])
-    _fail_on_insert_into(backend, "pypet_run_items")
-    with pytest.raises(StorageError, match="storing 5 runs of 't'.*disk I/O error"):
+    with _failing_inserts(backend, "pypet_run_items"), pytest.raises(StorageError, match=f"storing 5 runs.*{REFUSAL}"):
         backend.store_runs("t", [_run(i, float(i)) for i in range(5, 10)])
     reopened = get_plugin_host().open_storage(backend.url)
     try:
@@ -60,8 +75,7 @@ def test_a_batch_failing_halfway_stores_none_of_its_runs(backend: SQLBackend) ->
 
 def test_a_failed_replacement_keeps_the_replaced_runs(backend: SQLBackend) -> None:
     backend.store_runs("t", [_run(0, 0.5), _run(1, 1.5)])
-    _fail_on_insert_into(backend, "pypet_run_nodes")
-    with pytest.raises(StorageError):
+    with _failing_inserts(backend, "pypet_run_nodes"), pytest.raises(StorageError, match=REFUSAL):
         backend.store_runs("t", [_run(1, 99.0)])  # deletes run 1, then fails re-inserting it
     indices, values = get_plugin_host().open_storage(backend.url).load_column("t", "results.z", "z")
     assert list(indices) == [0, 1] and values == [0.5, 1.5]
@@ -69,8 +83,7 @@ def test_a_failed_replacement_keeps_the_replaced_runs(backend: SQLBackend) -> No
 
 def test_a_node_batch_failing_halfway_keeps_the_stored_nodes(backend: SQLBackend) -> None:
     backend.store_nodes("t", [NodeRecord("results.r", NodeKind.RESULT, data={"r": 1, "s": "x"})])
-    _fail_on_insert_into(backend, "pypet_node_items")
-    with pytest.raises(StorageError):
+    with _failing_inserts(backend, "pypet_node_items"), pytest.raises(StorageError, match=REFUSAL):
         backend.store_nodes("t", [NodeRecord("results.r", NodeKind.RESULT, data={"r": 2})])
     assert backend.load_items("t", "results.r") == {"r": 1, "s": "x"}
 

@@ -19,7 +19,7 @@ from pypet_rebuild.storage.records import NodeRecord, RunRecord
 from pypet_rebuild_sql import _schema as tables
 from pypet_rebuild_sql._cells import from_cell
 from pypet_rebuild_sql._rows import group_items, record_from_row, run_batch_rows
-from pypet_rebuild_sql._statements import chunks, delete_where_in, insert_ignoring_duplicates
+from pypet_rebuild_sql._statements import bulk_insert, chunks, delete_where_in, insert_ignoring_duplicates
 
 if TYPE_CHECKING:
     from pypet_rebuild_sql.backend import SQLBackend
@@ -48,10 +48,9 @@ class RunTables:
             for table in (i, n, r):
                 delete_where_in(connection, table, traj_id, "idx", replaced)
             for table, rows in ((r, run_rows), (n, node_rows), (i, value_rows)):
-                if rows:
-                    for row in rows:
-                        row["traj_id"] = traj_id
-                    connection.execute(table.insert(), rows)
+                for row in rows:
+                    row["traj_id"] = traj_id
+                bulk_insert(connection, table, rows)
             known = set(connection.execute(sa.select(p.c.run_path).where(p.c.traj_id == traj_id)).scalars())
             new_paths = [{"traj_id": traj_id, "run_path": path} for path in sorted(paths - known)]
             if new_paths:

@@ -28,7 +28,7 @@ from pypet_rebuild_sql._cells import decode_cells, from_cell, stack_cells
 from pypet_rebuild_sql._engine import WRITE_OPTION, create_storage_engine, translate_errors
 from pypet_rebuild_sql._rows import group_items, item_rows, node_row, record_from_row, run_record_from_row
 from pypet_rebuild_sql._runs import RunTables
-from pypet_rebuild_sql._statements import delete_where_in
+from pypet_rebuild_sql._statements import bulk_insert, delete_where_in
 
 __all__ = ["SQLBackend"]
 
@@ -178,10 +178,8 @@ class SQLBackend(StorageBackend):
             delete_where_in(connection, n, traj_id, "path", [path for path in latest if path in stored])
             with_data = [path for path, record in latest.items() if record.data is not None and stored.get(path)]
             delete_where_in(connection, i, traj_id, "path", with_data)
-            if node_rows:
-                connection.execute(n.insert(), [{**row, "traj_id": traj_id, "path": p} for p, row in node_rows.items()])
-            if value_rows:
-                connection.execute(i.insert(), [{**row, "traj_id": traj_id} for row in value_rows])
+            bulk_insert(connection, n, [{**row, "traj_id": traj_id, "path": p} for p, row in node_rows.items()])
+            bulk_insert(connection, i, [{**row, "traj_id": traj_id} for row in value_rows])
 
     def load_nodes(self, name: str, *, prefix: str = "", with_data: bool = True) -> list[NodeRecord]:
         n, i = tables.nodes, tables.node_items
