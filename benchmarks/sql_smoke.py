@@ -30,6 +30,7 @@ from sqlalchemy import event
 from pypet_rebuild import Environment, Trajectory, get_plugin_host
 from pypet_rebuild.persistence import load_trajectory
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus, TrajectoryInfo
+from pypet_rebuild_sql import _statements
 
 BATCH = 1000
 
@@ -70,6 +71,13 @@ def batches_and_column(url: str, runs: int, name: str) -> None:
     statements: list[str] = []
     event.listen(backend.engine, "before_cursor_execute",  # type: ignore[attr-defined]
                  lambda conn, cursor, statement, *rest: statements.append(statement))
+    copy_rows = _statements._copy_rows  # PostgreSQL's COPY bypasses SQLAlchemy's events
+
+    def counted_copy(connection, table, rows):  # noqa: ANN001, ANN202
+        statements.append(f"COPY {table.name}")
+        return copy_rows(connection, table, rows)
+
+    _statements._copy_rows = counted_copy
     costs, per_batch = [], []
     for start in range(0, runs, BATCH):
         batch = _batch(start, min(start + BATCH, runs))
@@ -93,6 +101,7 @@ def batches_and_column(url: str, runs: int, name: str) -> None:
     print(f"  one column across {runs:,} runs: load_column {as_list * 1e3:.0f} ms ({list_statements} query), "
           f"load_column_array {as_array * 1e3:.0f} ms")
     backend.close()
+    _statements._copy_rows = copy_rows
 
     began = time.perf_counter()
     traj = load_trajectory(url, name)
@@ -123,7 +132,8 @@ def main() -> None:
     parser.add_argument("--column-runs", type=int, default=100_000, help="runs whose column is collected")
     parser.add_argument("--postgres-url", help="also measure this PostgreSQL database")
     args = parser.parse_args()
-    print(f"== memory:// (the core alone, for comparison)")
+    get_plugin_host()  # load every plugin before timing anything
+    print("== memory:// (the core alone, for comparison)")
     rate = environment_runs(f"memory://{uuid.uuid4().hex}", args.runs, "baseline")
     print(f"  Environment, serial runner, {args.runs:,} trivial runs: {rate:,.0f} runs/s ({1e6 / rate:.0f} us per run)")
     with tempfile.TemporaryDirectory() as folder:
