@@ -20,7 +20,8 @@ from pypet_rebuild import get_plugin_host
 from pypet_rebuild.errors import StorageError
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus, TrajectoryInfo
 
-url, worker, start_signal, batches, per_batch = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+url, start_signal = sys.argv[1], sys.argv[3]
+worker, batches, per_batch = int(sys.argv[2]), int(sys.argv[4]), int(sys.argv[5])
 while not os.path.exists(start_signal):
     time.sleep(0.002)
 backend = get_plugin_host().open_storage(url)
@@ -49,7 +50,8 @@ def test_two_processes_write_the_same_new_database_at_once(any_new_url: str, tmp
     start_signal = tmp_path / "go"
     workers = [
         subprocess.Popen(
-            [sys.executable, "-c", WORKER, any_new_url, str(worker), str(start_signal), str(BATCHES), str(RUNS_PER_BATCH)],
+            [sys.executable, "-c", WORKER, any_new_url, str(worker), str(start_signal), str(BATCHES),
+             str(RUNS_PER_BATCH)],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         )
         for worker in (0, 1)

@@ -44,7 +44,8 @@ def _failing_inserts(backend: SQLBackend, table: str) -> Iterator[None]:
         drop = ["DROP TRIGGER refuse"]
     else:
         create = [
-            f"CREATE FUNCTION refuse() RETURNS trigger AS $$ BEGIN RAISE EXCEPTION '{REFUSAL}'; END $$ LANGUAGE plpgsql",
+            "CREATE FUNCTION refuse() RETURNS trigger LANGUAGE plpgsql AS "
+            f"$$ BEGIN RAISE EXCEPTION '{REFUSAL}'; END $$",
             f"CREATE TRIGGER refuse BEFORE INSERT ON {table} FOR EACH ROW EXECUTE FUNCTION refuse()",
         ]
         drop = [f"DROP TRIGGER refuse ON {table}", "DROP FUNCTION refuse()"]

@@ -78,12 +78,15 @@ def from_cell(value_type: str | None, number: float | None, blob: bytes | None) 
     return scalar(number)
 
 
-def decode_cells(types: Sequence[str | None], numbers: Sequence[float | None], blobs: Sequence[bytes | None]) -> list[Any]:
+Column = Sequence[Any]  # one column of cells: value types, numbers or blobs
+
+
+def decode_cells(types: Column, numbers: Column, blobs: Column) -> list[Any]:
     """:func:`from_cell` over parallel columns of cells."""
     return list(map(from_cell, types, numbers, blobs))
 
 
-def stack_cells(types: Sequence[str | None], numbers: Sequence[float | None], blobs: Sequence[bytes | None]) -> np.ndarray:
+def stack_cells(types: Column, numbers: Column, blobs: Column) -> np.ndarray:
     """One array of many values, as ``numpy.asarray`` of the decoded list
     would give it, without decoding value by value when all are native
     scalars of one type."""

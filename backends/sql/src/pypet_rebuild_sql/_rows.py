@@ -16,10 +16,12 @@ import numpy as np
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus
 from pypet_rebuild.values import pack, unpack
 
-from pypet_rebuild_sql._cells import to_cell
+from pypet_rebuild_sql._cells import from_cell, to_cell
 
-__all__ = ["node_row", "item_rows", "run_batch_rows", "record_from_row", "run_record_from_row", "group_items",
-           "pack_explored", "unpack_explored"]
+__all__ = [
+    "node_row", "item_rows", "run_batch_rows", "record_from_row", "run_record_from_row", "group_items", "item_data",
+    "pack_explored", "unpack_explored",
+]
 
 
 _SCALAR_RANGE_KEY = "pypet_rebuild_sql.scalar_range"
@@ -122,6 +124,11 @@ def run_record_from_row(row: Sequence[Any]) -> RunRecord:
     """A status-only ``RunRecord`` from ``(idx, status, started, finished, error)``."""
     idx, status, started, finished, error = row
     return RunRecord(int(idx), _STATUSES[status], started, finished, error)
+
+
+def item_data(rows: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """A leaf's data from its item rows."""
+    return {row["item"]: from_cell(row["value_type"], row["number"], row["blob"]) for row in rows}
 
 
 def group_items(rows: Iterable[Mapping[str, Any]], key: str) -> dict[Any, list[Mapping[str, Any]]]:

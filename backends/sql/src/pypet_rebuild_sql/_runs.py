@@ -17,8 +17,7 @@ import sqlalchemy as sa
 from pypet_rebuild.storage.records import NodeRecord, RunRecord
 
 from pypet_rebuild_sql import _schema as tables
-from pypet_rebuild_sql._cells import from_cell
-from pypet_rebuild_sql._rows import group_items, record_from_row, run_batch_rows
+from pypet_rebuild_sql._rows import group_items, item_data, record_from_row, run_batch_rows
 from pypet_rebuild_sql._statements import bulk_insert, chunks, delete_where_in, insert_ignoring_duplicates
 
 if TYPE_CHECKING:
@@ -82,19 +81,15 @@ class RunTables:
         n, i = tables.run_nodes, tables.run_items
         with self.backend.read(f"loading run {idx} of {name!r}") as connection:
             traj_id = self.backend.trajectory_id(connection, name)
-            node_rows = connection.execute(sa.select(n).where(n.c.traj_id == traj_id, n.c.idx == idx)).mappings().all()
+            node_query = sa.select(n).where(n.c.traj_id == traj_id, n.c.idx == idx)
+            node_rows = connection.execute(node_query).mappings().all()
             items: dict[Any, list[Any]] = {}
             if with_data:
-                items = group_items(
-                    connection.execute(sa.select(i).where(i.c.traj_id == traj_id, i.c.idx == idx)).mappings(), "run_path"
-                )
+                item_rows = connection.execute(sa.select(i).where(i.c.traj_id == traj_id, i.c.idx == idx))
+                items = group_items(item_rows.mappings(), "run_path")
         records = []
         for row in sorted(node_rows, key=lambda row: row["run_path"]):
-            data = None
-            if with_data and row["has_data"]:
-                data = {
-                    r["item"]: from_cell(r["value_type"], r["number"], r["blob"]) for r in items.get(row["run_path"], [])
-                }
+            data = item_data(items.get(row["run_path"], [])) if with_data and row["has_data"] else None
             records.append(record_from_row(row, row["run_path"], data))
         return records
 

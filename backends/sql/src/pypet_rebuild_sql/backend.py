@@ -24,9 +24,11 @@ from pypet_rebuild.storage.base import Capability, StorageBackend
 from pypet_rebuild.storage.records import NodeRecord, RunRecord, TrajectoryInfo
 
 from pypet_rebuild_sql import _schema as tables
-from pypet_rebuild_sql._cells import decode_cells, from_cell, stack_cells
+from pypet_rebuild_sql._cells import decode_cells, stack_cells
 from pypet_rebuild_sql._engine import WRITE_OPTION, create_storage_engine, translate_errors
-from pypet_rebuild_sql._rows import group_items, item_rows, node_row, record_from_row, run_record_from_row
+from pypet_rebuild_sql._rows import (
+    group_items, item_data, item_rows, node_row, record_from_row, run_record_from_row,
+)
 from pypet_rebuild_sql._runs import RunTables
 from pypet_rebuild_sql._statements import bulk_insert, delete_where_in
 
@@ -194,9 +196,7 @@ class SQLBackend(StorageBackend):
             items = group_items(connection.execute(item_query).mappings(), "path") if with_data else {}
         records = []
         for row in sorted(node_rows, key=lambda r: (r["path"].count("."), r["path"])):
-            data = None
-            if with_data and row["has_data"]:
-                data = {r["item"]: from_cell(r["value_type"], r["number"], r["blob"]) for r in items.get(row["path"], [])}
+            data = item_data(items.get(row["path"], [])) if with_data and row["has_data"] else None
             records.append(record_from_row(row, row["path"], data))
         return records
 
@@ -209,16 +209,15 @@ class SQLBackend(StorageBackend):
             ).scalar_one_or_none()
             if not has_data:
                 raise StorageError(f"{mask_url(self.url)!r} holds no data at {path!r} in trajectory {name!r}")
-            query = sa.select(i.c.item, i.c.value_type, i.c.number, i.c.blob).where(i.c.traj_id == traj_id, i.c.path == path)
+            of_leaf = sa.and_(i.c.traj_id == traj_id, i.c.path == path)
+            query = sa.select(i).where(of_leaf).order_by(i.c.position)
             if items is not None:
                 query = query.where(i.c.item.in_(list(items)))
-            rows = connection.execute(query.order_by(i.c.position)).all()
-            if items is not None and len(rows) < len(set(items)):
-                found = {r.item for r in rows}
-                stored = connection.execute(sa.select(i.c.item).where(i.c.traj_id == traj_id, i.c.path == path)).scalars().all()
-                missing = [item for item in items if item not in found]
+            by_item = item_data(connection.execute(query).mappings())
+            missing = [item for item in items or () if item not in by_item]
+            if missing:
+                stored = connection.execute(sa.select(i.c.item).where(of_leaf)).scalars().all()
                 raise StorageError(f"{path!r} has no item(s) {missing}; it holds {sorted(stored)}")
-        by_item = {r.item: from_cell(r.value_type, r.number, r.blob) for r in rows}
         return by_item if items is None else {item: by_item[item] for item in items}
 
     def remove_nodes(self, name: str, paths: Sequence[str]) -> None:
@@ -226,7 +225,8 @@ class SQLBackend(StorageBackend):
             traj_id = self.trajectory_id(connection, name)
             for table in (tables.node_items, tables.nodes):
                 for path in paths:
-                    connection.execute(table.delete().where(table.c.traj_id == traj_id, _in_subtree(table.c.path, path)))
+                    below = _in_subtree(table.c.path, path)
+                    connection.execute(table.delete().where(table.c.traj_id == traj_id, below))
 
     # -- runs --------------------------------------------------------------------
 
