@@ -71,6 +71,12 @@ class SQLBackend(StorageBackend):
         super().__init__(url)
         self.engine = create_storage_engine(url, options)
         self._writer = self.engine.execution_options(**{WRITE_OPTION: True})
+        # SQLite reads see one snapshot anyway; PostgreSQL needs asking, so that
+        # a read of several statements never mixes two writers' states.
+        self._reader = (
+            self.engine.execution_options(isolation_level="REPEATABLE READ")
+            if self.engine.dialect.name == "postgresql" else self.engine
+        )
         try:
             tables.ensure_schema(self.engine, url, _written_by())
         except BaseException:
@@ -91,7 +97,7 @@ class SQLBackend(StorageBackend):
 
     @contextlib.contextmanager
     def read(self, action: str) -> Iterator[sa.Connection]:
-        with translate_errors(self.url, action), self.engine.connect() as connection:
+        with translate_errors(self.url, action), self._reader.connect() as connection:
             yield connection
 
     def trajectory_id(self, connection: sa.Connection, name: str, *, lock: bool = False) -> int:
