@@ -101,7 +101,10 @@ def postgres_server() -> Iterator[str]:
     """The admin URL of a PostgreSQL server for this test session."""
     external = os.environ.get(POSTGRES_URL_ENV)
     if external:
-        yield external
+        url = make_url(external)
+        if url.drivername in ("postgres", "postgresql"):  # the tests' own engines use psycopg2
+            url = url.set(drivername="postgresql+psycopg2")
+        yield url.render_as_string(hide_password=False)
         return
     bindir = _server_binaries()
     if bindir is None:
