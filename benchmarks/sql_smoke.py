@@ -85,7 +85,7 @@ def batches_and_column(url: str, runs: int, name: str) -> None:
         began = time.perf_counter()
         backend.store_runs(name, batch)
         costs.append(time.perf_counter() - began)
-        per_batch.append(len(statements))
+        per_batch.append(len([s for s in statements if not s.startswith(("BEGIN", "COMMIT", "ROLLBACK"))]))
     print(f"  store_runs, {BATCH} trivial runs per batch: median {np.median(costs) * 1e3:.1f} ms, "
           f"{BATCH / np.median(costs):,.0f} runs/s; {int(np.median(per_batch))} SQL statements per batch")
 
