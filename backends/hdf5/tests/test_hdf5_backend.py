@@ -187,8 +187,13 @@ def test_bad_files_are_named(tmp_path: Path) -> None:
         open_hdf5(str(truncated)).load_nodes("t")
     with pytest.raises(TrajectoryNotFoundError, match="good.h5"):
         open_hdf5(str(good)).load_info("missing")
+    (tmp_path / "a_file").write_text("not a folder")
     with pytest.raises(StorageError, match="folder"):
-        open_hdf5(str(tmp_path / "no" / "such" / "dir.h5")).create_trajectory(TrajectoryInfo("t", 1.0))
+        open_hdf5(str(tmp_path / "a_file" / "dir.h5")).create_trajectory(TrajectoryInfo("t", 1.0))
+    created = open_hdf5(str(tmp_path / "new" / "folders" / "fine.h5"))
+    created.create_trajectory(TrajectoryInfo("t", 1.0))
+    assert [i.name for i in created.list_trajectories()] == ["t"]
+    created.close()
 
 
 def test_a_second_writer_is_refused_while_readers_go_on(filled: str) -> None:

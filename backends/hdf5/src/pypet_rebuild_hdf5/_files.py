@@ -190,6 +190,12 @@ class FileAccess:
         return result
 
     def _open_writer(self) -> Session:
+        # Scripts write to results/<name>.h5 by default: make the folder, as
+        # the SQLite backend does, rather than fail after the set-up.
+        try:
+            os.makedirs(os.path.dirname(os.path.abspath(self.path)), exist_ok=True)
+        except OSError as exc:
+            raise self._error("cannot be created: its folder cannot be made", exc) from exc
         lock = WriterLock(self.path)
         try:
             lock.acquire()
