@@ -15,6 +15,8 @@ from typing import Any
 import h5py
 import numpy as np
 
+from pypet_rebuild_hdf5._items import without_h5py_metadata
+
 __all__ = ["Rows", "chunk_rows", "big_rows", "PACKED_DTYPE"]
 
 PACKED_DTYPE = h5py.vlen_dtype(np.uint8)
@@ -84,7 +86,7 @@ class Rows:
         index, values = self.index, self.values
         if index is None or values is None:
             return np.zeros(0, dtype=np.int64), None
-        runs, data = index[()], values[()]
+        runs, data = index[()], without_h5py_metadata(values[()])
         live = runs >= 0
         if live.all():
             return runs, data

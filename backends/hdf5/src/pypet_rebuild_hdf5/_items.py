@@ -95,7 +95,7 @@ def row_to_value(tag: str, row: Any) -> Any:
         return complex(row)
     if tag == "npscalar":
         return row[()] if isinstance(row, np.ndarray) else row
-    return np.asarray(row)
+    return without_h5py_metadata(np.asarray(row))
 
 
 def rows_to_values(tag: str, rows: np.ndarray) -> list[Any]:
@@ -202,12 +202,20 @@ def write_item(group: h5py.Group, name: str, item: PreparedItem, filters: dict[s
     group.create_dataset(name, data=array, **options)
 
 
+def without_h5py_metadata(array: np.ndarray) -> np.ndarray:
+    """h5py marks byte-string dtypes with its encoding; the user stored a plain
+    dtype, and numpy warns when such metadata meets other storage formats."""
+    if array.dtype.metadata is None:
+        return array
+    return array.view(np.dtype(array.dtype.descr if array.dtype.names else array.dtype.str))
+
+
 def read_item(dataset: h5py.Dataset, tag: str) -> Any:
     raw = dataset[()]
     if tag in ("float", "int", "bool", "complex", "npscalar"):
         return row_to_value(tag, raw)
     if tag == "ndarray":
-        return np.asarray(raw)
+        return without_h5py_metadata(np.asarray(raw))
     if tag == "str":
         return bytes(raw).decode("utf-8")
     if tag == "bytes":
