@@ -90,8 +90,9 @@ def markdown_table(rows: list[Row]) -> str:
                       "|---|---|---|---|---|---|---|"]
         marks = ""
         for note in row.notes:
-            notes.append(note)
-            marks += f" [{len(notes)}]"
+            if note not in notes:
+                notes.append(note)
+            marks += f" [{notes.index(note) + 1}]"
         ours = row.status if row.status else format_figure(row.ours, row.kind)
         lines.append(
             f"| {row.workload}{marks} | {ours} | {row.other_label or '-'} | "
