@@ -26,11 +26,32 @@ def _peak_rss_kib() -> int:
     return int(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)
 
 
-def _file_bytes(storage: str) -> int | None:
-    path = storage.split("://", 1)[1] if "://" in storage else storage
+def _local_file(storage: str) -> str | None:
+    """The file behind a file-based storage (HDF5 path, ``sqlite:///``), else None."""
     if storage.startswith("sqlite:///"):
-        path = storage[len("sqlite:///"):]
+        return storage[len("sqlite:///"):]
+    return None if "://" in storage else storage
+
+
+def _file_bytes(storage: str) -> int | None:
+    path = _local_file(storage)
     return os.path.getsize(path) if path and os.path.isfile(path) else None
+
+
+def _start_fresh(storage: str) -> None:
+    """Delete a file left by an earlier benchmark run (and its side files).
+
+    Overwriting a trajectory inside an existing file reuses the file's free
+    space, which is slower and bigger than a new file; every measurement
+    starts from nothing, like pypet's ``overwrite_file=True`` and PyTables'
+    mode ``"w"``.
+    """
+    path = _local_file(storage)
+    if path is None:
+        return
+    for suffix in ("", ".lock", ".journal", "-journal", "-wal", "-shm"):
+        if os.path.isfile(path + suffix):
+            os.remove(path + suffix)
 
 
 def _explored_trajectory(job: str, n: int, params: dict[str, Any]) -> tuple[Any, Callable[[Any], None]]:
@@ -62,6 +83,8 @@ def run_workload(spec: dict[str, Any]) -> dict[str, Any] | None:
     n = int(spec["n"])
     storage = spec["storage"]
     traj, job = _explored_trajectory(spec["job"], n, spec.get("params", {}))
+    if os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0")) == "0":
+        _start_fresh(storage)
     rss_explored = _peak_rss_kib()
     setup_started = time.perf_counter()
     env = Environment(
