@@ -31,6 +31,10 @@ def configure_logging(
         stream.setLevel(level)
         stream.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
         handlers.append(stream)
+    else:
+        # Without any handler Python's last-resort handler would still print
+        # warnings to stderr, which log_to_console=False asked not to do.
+        handlers.append(logging.NullHandler())
     if log_folder is not None:
         folder = Path(log_folder)
         folder.mkdir(parents=True, exist_ok=True)
