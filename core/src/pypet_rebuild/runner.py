@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import abc
+import contextlib
+import pickle
+import signal
+import threading
 import time
 import traceback
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, ClassVar
 
@@ -16,7 +20,17 @@ from pypet_rebuild.tree_records import take_run_records
 if TYPE_CHECKING:
     from pypet_rebuild.trajectory import Trajectory
 
-__all__ = ["Runner", "RunPlan", "RunOutcome", "OutcomeSink", "DispatchSink", "execute_run", "reject_unknown_options"]
+__all__ = [
+    "DispatchSink",
+    "OutcomeSink",
+    "RunOutcome",
+    "RunPlan",
+    "Runner",
+    "execute_run",
+    "reject_unknown_options",
+    "sendable_outcomes",
+    "sigint_ignored",
+]
 
 
 @dataclass
@@ -105,3 +119,41 @@ def execute_run(plan: RunPlan, idx: int) -> RunOutcome:
     if status is RunStatus.FAILED:
         nodes = []
     return RunOutcome(idx, status, started, finished, value, error, nodes)
+
+
+def sendable_outcomes(outcomes: list[RunOutcome], destination: str) -> list[RunOutcome]:
+    """The outcomes, with any that cannot be pickled replaced by failed runs saying why.
+
+    Workers of parallel runners call this when pickling a message failed, so
+    that one run returning something unpicklable fails that run, not the
+    worker. ``destination`` completes "cannot be sent ...".
+    """
+    checked = []
+    for outcome in outcomes:
+        try:
+            pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception as exc:
+            error = (
+                f"run {outcome.idx} finished, but what it returned or stored cannot be sent {destination}: "
+                f"{exc!r}; return and store only picklable values"
+            )
+            outcome = RunOutcome(outcome.idx, RunStatus.FAILED, outcome.started, outcome.finished, None, error)
+        checked.append(outcome)
+    return checked
+
+
+@contextlib.contextmanager
+def sigint_ignored() -> Iterator[None]:
+    """Ignore Ctrl+C in this block (main thread only; elsewhere signals cannot be set).
+
+    Parallel runners leave the decision to stop to the coordinating process:
+    a worker that died of SIGINT would lose its finished runs.
+    """
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)

@@ -4,16 +4,11 @@ from __future__ import annotations
 
 import logging
 import pickle
-import signal
-import threading
 import traceback
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
 from pypet_rebuild.logs import configure_logging, detach_handlers
-from pypet_rebuild.runner import RunOutcome, RunPlan, execute_run
-from pypet_rebuild.storage.records import RunStatus
+from pypet_rebuild.runner import RunOutcome, RunPlan, execute_run, sendable_outcomes, sigint_ignored
 
 from pypet_rebuild_mpi._protocol import FAILED, REPORT, STOP, import_mpi, share_plan
 
@@ -28,7 +23,7 @@ def serve(comm: Any, own_plan: RunPlan) -> None:
     is only the template for the broadcast; rank 0's plan is used.
     """
     MPI = import_mpi()
-    with _sigint_ignored():
+    with sigint_ignored():
         try:
             plan = share_plan(comm, own_plan)
         except Exception:
@@ -88,34 +83,9 @@ def _pickled_outcomes(outcomes: list[RunOutcome]) -> bytes:
     try:
         return pickle.dumps(outcomes, protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
-        return pickle.dumps([_sendable(outcome) for outcome in outcomes], protocol=pickle.HIGHEST_PROTOCOL)
+        return pickle.dumps(sendable_outcomes(outcomes, "to rank 0"), protocol=pickle.HIGHEST_PROTOCOL)
 
 
-def _sendable(outcome: RunOutcome) -> RunOutcome:
-    try:
-        pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-    except Exception as exc:
-        error = (
-            f"run {outcome.idx} finished, but what it returned or stored cannot be sent to rank 0: "
-            f"{exc!r}; under the mpi runner return values and results must be picklable"
-        )
-        return RunOutcome(outcome.idx, RunStatus.FAILED, outcome.started, outcome.finished, None, error)
-    return outcome
-
-
-@contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """``mpiexec`` forwards Ctrl+C to every rank; only rank 0 should act on
-    it (stop handing out runs, store what is finished). A worker dying of it
-    would make ``mpiexec`` kill rank 0 before it stored anything."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 def _log_to_rank_file(log_folder: str | None, rank: int) -> list[logging.Handler]:
