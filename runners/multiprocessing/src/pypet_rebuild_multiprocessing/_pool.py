@@ -14,7 +14,7 @@ import logging
 import signal
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from multiprocessing.connection import Connection, wait
 from multiprocessing.context import BaseContext
@@ -23,7 +23,7 @@ from typing import Any
 
 from pypet_rebuild.errors import RunnerError
 from pypet_rebuild.logs import LOGGER_NAME
-from pypet_rebuild.runner import DispatchSink, OutcomeSink, RunOutcome
+from pypet_rebuild.runner import DispatchSink, OutcomeSink, RunOutcome, sigint_ignored
 from pypet_rebuild.storage.records import RunStatus
 
 from pypet_rebuild_multiprocessing._worker import NOT_STARTED, read_current_run, receive_message, send_message, serve
@@ -59,18 +59,6 @@ def _exit_text(code: int | None) -> str:
     return str(code)
 
 
-@contextlib.contextmanager
-def _sigint_ignored() -> Iterator[None]:
-    """Start children with SIGINT ignored (the disposition survives exec), so a
-    Ctrl+C during their start-up cannot kill them before they can ignore it."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    previous = signal.signal(signal.SIGINT, signal.SIG_IGN)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGINT, previous)
 
 
 class WorkerPool:
@@ -159,7 +147,9 @@ class WorkerPool:
             args=(child_end, slot, self.log_folder, self.log_level, current),
             name=f"pypet-rebuild-worker-{slot}",
         )
-        with _sigint_ignored():
+        # Started with SIGINT ignored (the disposition survives exec), so a
+        # Ctrl+C during start-up cannot kill a child before it ignores it.
+        with sigint_ignored():
             process.start()
         child_end.close()  # so that the worker's death reads as end-of-file here
         self.workers[slot] = _Worker(slot, process, parent_end, current)

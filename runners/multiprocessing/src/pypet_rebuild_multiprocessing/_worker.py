@@ -19,7 +19,7 @@ from multiprocessing.connection import Connection
 from typing import Any
 
 from pypet_rebuild.logs import LOGGER_NAME, configure_logging
-from pypet_rebuild.runner import RunOutcome, RunPlan, execute_run
+from pypet_rebuild.runner import RunOutcome, RunPlan, execute_run, sendable_outcomes
 from pypet_rebuild.storage.records import RunStatus
 
 __all__ = ["serve", "read_current_run", "send_message", "receive_message", "NOT_STARTED"]
@@ -52,22 +52,6 @@ def _mark_started(current: Any, idx: int) -> None:
     current[0] = float(idx)
 
 
-def _sendable(outcomes: list[RunOutcome]) -> list[RunOutcome]:
-    """Replace outcomes that cannot be pickled by failed ones that say why."""
-    checked = []
-    for outcome in outcomes:
-        try:
-            pickle.dumps(outcome, protocol=pickle.HIGHEST_PROTOCOL)
-        except Exception as exc:
-            error = (
-                f"run {outcome.idx} finished, but what it returned or stored cannot be sent back to the "
-                f"main process: {exc!r}; return and store only picklable values"
-            )
-            outcome = RunOutcome(outcome.idx, RunStatus.FAILED, outcome.started, outcome.finished, None, error)
-        checked.append(outcome)
-    return checked
-
-
 def send_message(conn: Connection, message: Any) -> None:
     """Pickle with the highest protocol: ``Connection.send`` uses the default one,
     which loses the byte order of big-endian NumPy arrays."""
@@ -82,7 +66,7 @@ def _send(conn: Connection, outcomes: list[RunOutcome]) -> None:
     try:
         message = pickle.dumps(("outcomes", outcomes), protocol=pickle.HIGHEST_PROTOCOL)
     except Exception:
-        message = pickle.dumps(("outcomes", _sendable(outcomes)), protocol=pickle.HIGHEST_PROTOCOL)
+        message = pickle.dumps(("outcomes", sendable_outcomes(outcomes, "back to the main process")), protocol=pickle.HIGHEST_PROTOCOL)
     conn.send_bytes(message)
 
 
