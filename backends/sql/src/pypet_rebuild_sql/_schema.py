@@ -54,6 +54,20 @@ def _value_columns() -> list[sa.Column]:
     ]
 
 
+def _node_columns() -> list[sa.Column]:
+    """What describes a node apart from its items; shared by the nodes outside
+    the runs and the per-run nodes, which are stored alike."""
+    return [
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("comment", _Text, nullable=False),
+        sa.Column("annotations", _Blob, nullable=True),
+        sa.Column("explored", _Blob, nullable=True),
+        sa.Column("link_target", _Key, nullable=True),
+        sa.Column("pickled", _Text, nullable=False),
+        sa.Column("has_data", sa.Boolean, nullable=False),
+    ]
+
+
 schema = sa.Table(
     f"{TABLE_PREFIX}schema",
     metadata,
@@ -76,13 +90,7 @@ nodes = sa.Table(
     metadata,
     _traj_id(),
     sa.Column("path", _Key, primary_key=True),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("comment", _Text, nullable=False),
-    sa.Column("annotations", _Blob, nullable=True),
-    sa.Column("explored", _Blob, nullable=True),
-    sa.Column("link_target", _Key, nullable=True),
-    sa.Column("pickled", _Text, nullable=False),
-    sa.Column("has_data", sa.Boolean, nullable=False),
+    *_node_columns(),
 )
 
 node_items = sa.Table(
@@ -112,13 +120,7 @@ run_nodes = sa.Table(
     _traj_id(),
     sa.Column("idx", sa.BigInteger, primary_key=True, autoincrement=False),
     sa.Column("run_path", _Key, primary_key=True),
-    sa.Column("kind", sa.String(16), nullable=False),
-    sa.Column("comment", _Text, nullable=False),
-    sa.Column("annotations", _Blob, nullable=True),
-    sa.Column("explored", _Blob, nullable=True),
-    sa.Column("link_target", _Key, nullable=True),
-    sa.Column("pickled", _Text, nullable=False),
-    sa.Column("has_data", sa.Boolean, nullable=False),
+    *_node_columns(),
 )
 
 # The primary key (traj_id, run_path, item, idx) is the index that makes one
