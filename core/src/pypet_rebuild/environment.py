@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import array
 import logging
 import os
 import time
@@ -14,6 +15,7 @@ from pypet_rebuild.persistence import LoadLevel, fill_trajectory
 from pypet_rebuild.plugins import PluginHost, get_plugin_host, mask_url
 from pypet_rebuild.progress import Progress
 from pypet_rebuild.provenance import environment_metadata
+from pypet_rebuild.run_results import RunResults
 from pypet_rebuild.runner import RunOutcome, RunPlan
 from pypet_rebuild.storage.base import StorageBackend
 from pypet_rebuild.storage.records import RunRecord, RunStatus, TrajectoryInfo
@@ -107,7 +109,7 @@ class Environment:
             traj.created, traj.comment = stored_info.created, stored_info.comment
             traj.metadata.update(stored_info.metadata)
             fill_trajectory(traj, backend, load_results=LoadLevel.SKELETON)
-            done = sum(1 for info in traj.run_infos if info.status is RunStatus.COMPLETED)
+            done = traj._runs.completed_count(len(traj))
             logger.info("resuming %r: %d of %d runs already completed", traj.name, done, len(traj))
         elif traj.name in stored and not self._overwrite:
             raise StorageError(
@@ -130,23 +132,23 @@ class Environment:
             self.backend.update_metadata(traj.name, dict(traj.metadata))
         self.backend.store_nodes(traj.name, node_records(traj))
 
-    def run(self, job: Callable[..., Any], *args: Any, **kwargs: Any) -> list[tuple[int, Any]]:
+    def run(self, job: Callable[..., Any], *args: Any, **kwargs: Any) -> RunResults:
         """Run ``job(traj, *args, **kwargs)`` once for every run not yet completed.
 
         Returns ``[(idx, returned_value), ...]`` in run order for the runs this
-        call executed (``None`` for failed runs). Failed runs are recorded
+        call executed (``None`` for failed runs), as a compact sequence. Failed runs are recorded
         with their traceback; with ``fail_fast`` the first failure stops the
         exploration and raises ``RunFailedError``.
         """
         if not callable(job):
             raise JobError(f"the job must be a callable taking the trajectory, got {type(job).__name__}")
         traj = self.trajectory
-        indices = [idx for idx in range(len(traj)) if not traj.is_completed(idx)]
+        indices = traj.pending_runs()
         plan = RunPlan(traj, job, args, dict(kwargs), indices, self.log_folder)
         self.runner.check_plan(plan)
         if not self.runner.is_coordinator:
             self.runner.execute(plan, lambda outcome: None, lambda idx: None)
-            return []
+            return RunResults([], [])
         self._ensure_stored()
         logger.info("running %d of %d runs of %r with the %s runner", len(indices), len(traj), traj.name, self.runner.name)
         collector = _OutcomeCollector(self, len(indices))
@@ -159,7 +161,7 @@ class Environment:
             collector.flush()
             assert self.backend is not None
             self.backend.store_nodes(traj.name, node_records(traj))
-        results = sorted(collector.results)
+        results = RunResults(collector.indices, collector.values)
         self.host.hook.pypet_rebuild_exploration_finished(environment=self, trajectory=traj, results=results)
         collector.report()
         return results
@@ -184,7 +186,8 @@ class _OutcomeCollector:
     def __init__(self, env: Environment, total: int) -> None:
         self.env = env
         self.batch: list[RunRecord] = []
-        self.results: list[tuple[int, Any]] = []
+        self.indices = array.array("q")
+        self.values: list[Any] = []
         self.failures: list[RunOutcome] = []
         self.count = 0
         self.last_flush = time.monotonic()
@@ -206,7 +209,8 @@ class _OutcomeCollector:
         record = outcome.to_record()
         env.trajectory._record_run(record)
         self.batch.append(record)
-        self.results.append((outcome.idx, outcome.value))
+        self.indices.append(outcome.idx)
+        self.values.append(outcome.value)
         self.count += 1
         failed = outcome.status is RunStatus.FAILED
         self.progress.update(failed=failed)

@@ -142,7 +142,7 @@ def fill_trajectory(
     order = traj.metadata.get("explored_parameters") or []
     rank = {name: i for i, name in enumerate(order)}
     traj._explored = dict(sorted(traj._explored.items(), key=lambda item: rank.get(item[0], len(rank))))
-    traj._runs = {info.idx: info for info in backend.load_run_infos(traj.name)}
+    traj._runs.record_all(backend.load_run_infos(traj.name))
 
 
 def load_trajectory(

@@ -13,7 +13,8 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 
 from pypet_rebuild.errors import NodeNotFoundError
-from pypet_rebuild.storage.records import RunRecord, RunStatus, run_name
+from pypet_rebuild.run_table import RunTable
+from pypet_rebuild.storage.records import RunRecord, run_name
 from pypet_rebuild.tree import Group, Leaf
 
 if TYPE_CHECKING:
@@ -46,12 +47,12 @@ class RunsGroup(Group):
 class RunAccess:
     """Run-related half of ``Trajectory``: status records and stored runs."""
 
-    _runs: dict[int, RunRecord]
+    _runs: RunTable
     _storage: StorageBackend | None
     _idx: int
 
     def _init_run_access(self) -> None:
-        self._runs = {}
+        self._runs = RunTable()
 
     @property
     def crun(self) -> str:
@@ -70,18 +71,22 @@ class RunAccess:
 
     @property
     def run_infos(self) -> list[RunRecord]:
-        return [self._runs[idx] for idx in sorted(self._runs)]
+        return [self._runs.get(int(idx)) for idx in self._runs.stored_indices()]  # type: ignore[misc]
 
     def is_completed(self, idx: int | None = None) -> bool:
         """Whether run ``idx`` (every run, without an index) completed."""
         traj: Trajectory = self  # type: ignore[assignment]
         if idx is None:
-            return all(self.is_completed(i) for i in range(len(traj)))
-        info = self._runs.get(idx)
-        return info is not None and info.status is RunStatus.COMPLETED
+            return self._runs.completed_count(len(traj)) == len(traj)
+        return self._runs.is_completed(idx)
+
+    def pending_runs(self) -> list[int]:
+        """Indices of the runs not completed yet: what ``Environment.run`` will execute."""
+        traj: Trajectory = self  # type: ignore[assignment]
+        return self._runs.pending(len(traj))
 
     def _record_run(self, info: RunRecord) -> None:
-        self._runs[info.idx] = RunRecord(info.idx, info.status, info.started, info.finished, info.error)
+        self._runs.record(info)
 
     # -- stored runs -----------------------------------------------------------------
 
