@@ -9,6 +9,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -166,10 +167,17 @@ def test_failed_runs_are_recorded_and_the_others_complete(storage: str) -> None:
 
 def _assert_fail_fast_stored(storage: str) -> None:
     stored = statuses(read_stored(storage, script.TRAJECTORY))
-    assert stored[script.FAILING_RUN] is RunStatus.FAILED
+    failing = (script.FAILING_RUN, script.UNSENDABLE_RUN)
+    assert any(stored.get(idx) is RunStatus.FAILED for idx in failing), stored
+    assert all(stored.get(idx) is not RunStatus.COMPLETED for idx in failing), stored
     for idx, status in stored.items():
         if idx not in (script.FAILING_RUN, script.UNSENDABLE_RUN):
             assert status is RunStatus.COMPLETED, f"run {idx}: {status}"
+
+
+# Runs 7 (raises) and 11 (returns something unpicklable) both fail; which one
+# reaches rank 0 first depends on how the two workers were scheduled.
+_FIRST_FAILURE = r"RunFailedError{sep} run (7|11) failed"
 
 
 def test_fail_fast_error_stops_the_workers_cleanly(storage: str) -> None:
@@ -177,14 +185,14 @@ def test_fail_fast_error_stops_the_workers_cleanly(storage: str) -> None:
     waiting for rank 0 would make MPI_Finalize, and so mpiexec, hang."""
     job = launch(3, "fail_fast", storage)
     assert job.returncode == 0, job.stderr
-    assert job.line("CAUGHT").startswith("RunFailedError run 7 failed (fail_fast=True)")
+    assert re.match(_FIRST_FAILURE.format(sep=""), job.line("CAUGHT"))
     _assert_fail_fast_stored(storage)
 
 
 def test_uncaught_error_on_rank_0_aborts_the_job_after_storing(storage: str) -> None:
     job = launch(3, "fail_fast_uncaught", storage)
     assert job.returncode != 0
-    assert "RunFailedError: run 7 failed" in job.stderr
+    assert re.search(_FIRST_FAILURE.format(sep=":"), job.stderr)
     _assert_fail_fast_stored(storage)
 
 
