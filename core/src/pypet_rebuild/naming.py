@@ -40,7 +40,14 @@ def _is_reserved(name: str) -> bool:
 
 def check_name(name: str, *, what: str = "node", reserved: bool = True) -> str:
     """Return ``name`` if it may name a node, else raise ``InvalidNameError``."""
-    if not isinstance(name, str) or not _IDENTIFIER.match(name):
+    if not isinstance(name, str):
+        raise InvalidNameError(f"invalid {what} name {name!r}: names are strings such as 'tau_m'")
+    return _check_text(name, what, reserved)
+
+
+@functools.lru_cache(maxsize=4096)  # the same few names recur in every run; only valid ones are cached
+def _check_text(name: str, what: str, reserved: bool) -> str:
+    if not _IDENTIFIER.match(name):
         raise InvalidNameError(
             f"invalid {what} name {name!r}: use letters, digits and underscores, "
             "starting with a letter (e.g. 'tau_m')"
