@@ -224,19 +224,6 @@ def test_default_storage_is_an_hdf5_file_named_after_the_trajectory(
         Environment(_traj("defaults"), plugin_host=host)
 
 
-def test_run_results_are_a_sequence_in_run_order() -> None:
-    from pypet_rebuild import RunResults
-
-    results = RunResults([2, 0, 1], ["c", None, "b"])
-    assert results == [(0, None), (1, "b"), (2, "c")]
-    assert results[0] == (0, None) and results[-1] == (2, "c") and len(results) == 3
-    assert results[1:] == [(1, "b"), (2, "c")]
-    assert list(results) == [(0, None), (1, "b"), (2, "c")]
-    assert results != [(0, None)]
-    assert repr(results) == "RunResults([(0, None), (1, 'b'), (2, 'c')])"
-    assert dict(results) == {0: None, 1: "b", 2: "c"}
-
-
 def test_run_status_is_kept_compactly_for_every_run(url: str) -> None:
     traj = _traj("compact")
     with _env(traj, url) as env:

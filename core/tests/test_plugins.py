@@ -107,13 +107,15 @@ def test_third_party_distribution_is_discovered_and_used() -> None:
     traj.explore({"ratio": [Fraction(1, 2), Fraction(2, 3), Fraction(3, 4)]})
     order: list[int] = []
 
-    def job(traj: Trajectory) -> None:
+    def job(traj: Trajectory) -> int:
         order.append(traj.idx)
         traj.add_result("inverse", 1 / traj.ratio)
+        return traj.idx * 10
 
     with Environment(traj, url, runner="reversed", plugin_host=host, progress=False, log_to_console=False) as env:
-        env.run(job)
+        returned = env.run(job)
     assert order == [2, 1, 0]
+    assert type(returned) is list and returned == [(0, 0), (1, 10), (2, 20)]  # run order, whatever the runner
     loaded = load_trajectory(url, plugin_host=host)
     assert loaded.get_from_runs("inverse") == {
         "run_00000000": Fraction(2), "run_00000001": Fraction(3, 2), "run_00000002": Fraction(4, 3)

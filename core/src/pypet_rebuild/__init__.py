@@ -29,7 +29,6 @@ from pypet_rebuild.leaves import Parameter, Result
 from pypet_rebuild.persistence import LoadLevel, load_trajectory
 from pypet_rebuild.plugins import PluginHost, get_plugin_host, hookimpl
 from pypet_rebuild.provenance import package_version
-from pypet_rebuild.run_results import RunResults
 from pypet_rebuild.runner import Runner, RunOutcome, RunPlan, execute_run
 from pypet_rebuild.storage.base import Capability, StorageBackend
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus, TrajectoryInfo
@@ -72,7 +71,6 @@ __all__ = [
     "RunOutcome",
     "RunPlan",
     "RunRecord",
-    "RunResults",
     "RunStatus",
     "Runner",
     "RunnerError",

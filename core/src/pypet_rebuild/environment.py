@@ -15,7 +15,6 @@ from pypet_rebuild.persistence import LoadLevel, fill_trajectory
 from pypet_rebuild.plugins import PluginHost, get_plugin_host, mask_url
 from pypet_rebuild.progress import Progress
 from pypet_rebuild.provenance import environment_metadata
-from pypet_rebuild.run_results import RunResults
 from pypet_rebuild.runner import RunOutcome, RunPlan
 from pypet_rebuild.storage.base import StorageBackend
 from pypet_rebuild.storage.records import RunRecord, RunStatus, TrajectoryInfo
@@ -132,11 +131,11 @@ class Environment:
             self.backend.update_metadata(traj.name, dict(traj.metadata))
         self.backend.store_nodes(traj.name, node_records(traj))
 
-    def run(self, job: Callable[..., Any], *args: Any, **kwargs: Any) -> RunResults:
+    def run(self, job: Callable[..., Any], *args: Any, **kwargs: Any) -> list[tuple[int, Any]]:
         """Run ``job(traj, *args, **kwargs)`` once for every run not yet completed.
 
         Returns ``[(idx, returned_value), ...]`` in run order for the runs this
-        call executed (``None`` for failed runs), as a compact sequence. Failed runs are recorded
+        call executed (``None`` for failed runs). Failed runs are recorded
         with their traceback; with ``fail_fast`` the first failure stops the
         exploration and raises ``RunFailedError``.
         """
@@ -148,7 +147,7 @@ class Environment:
         self.runner.check_plan(plan)
         if not self.runner.is_coordinator:
             self.runner.execute(plan, lambda outcome: None, lambda idx: None)
-            return RunResults([], [])
+            return []
         self._ensure_stored()
         logger.info("running %d of %d runs of %r with the %s runner", len(indices), len(traj), traj.name, self.runner.name)
         collector = _OutcomeCollector(self, len(indices))
@@ -161,7 +160,7 @@ class Environment:
             collector.flush()
             assert self.backend is not None
             self.backend.store_nodes(traj.name, node_records(traj))
-        results = RunResults(collector.indices, collector.values)
+        results = collector.results()
         self.host.hook.pypet_rebuild_exploration_finished(environment=self, trajectory=traj, results=results)
         collector.report()
         return results
@@ -221,6 +220,11 @@ class _OutcomeCollector:
             self.flush()
         if failed and env.fail_fast:
             raise RunFailedError(f"run {outcome.idx} failed (fail_fast=True):\n{outcome.error}")
+
+    def results(self) -> list[tuple[int, Any]]:
+        """``(idx, value)`` in run order; the pairs are made only here, once."""
+        order = sorted(range(len(self.indices)), key=self.indices.__getitem__)
+        return [(self.indices[i], self.values[i]) for i in order]
 
     def flush(self) -> None:
         if self.batch:

@@ -8,7 +8,6 @@ registry object and add to it; lifecycle hooks observe and return nothing.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 import pluggy
@@ -75,7 +74,7 @@ def pypet_rebuild_after_run(environment: Environment, trajectory: Trajectory, ou
 
 @hookspec
 def pypet_rebuild_exploration_finished(
-    environment: Environment, trajectory: Trajectory, results: Sequence[tuple[int, Any]]
+    environment: Environment, trajectory: Trajectory, results: list[tuple[int, Any]]
 ) -> None:
     """Called on the coordinating process after ``Environment.run`` stored
     its last batch, with what ``run`` is about to return."""
