@@ -45,8 +45,8 @@ def trivial_serial(ctx: Context) -> list[Row]:
                            for n, f in sorted(pypet.items()))
     ref_label = f"pypet @ {ref_n:,} runs" if ref_n else "pypet"
     common_notes = [
-        f"pypet was run at {', '.join(f'{n:,}' for n in ctx.plan.pypet_trivial_sizes)} runs only (about 10 ms "
-        f"per run); its figure measured at the largest size that ran is the reference for every row "
+        f"pypet was run at {', '.join(f'{n:,}' for n in ctx.plan.pypet_trivial_sizes)} runs only (10 ms or more "
+        f"per run, growing with the runs stored); its figure measured at the largest size that ran is the reference for every row "
         f"({sizes_text or 'no pypet figure'}). Configuration: {pypet_config_text(PYPET_SERIAL)}; "
         "results added with traj.f_add_result('z', ...) in each run.",
         "Time per run is the wall time of env.run() divided by the number of runs, both sides "

@@ -33,6 +33,7 @@ from _report import Row, plain_table, update_docs, write_outputs  # noqa: E402
 from _sections_parallel import cpu_speedup, databases, mp_trivial  # noqa: E402
 from _sections_serial import arrays, memory, reload, trivial_serial  # noqa: E402
 from _sides import HERE, Sides  # noqa: E402
+from pypet_rebuild.plugins import mask_url  # noqa: E402
 
 DOCS_PAGE = HERE.parent / "docs" / "performance.md"
 
@@ -121,7 +122,9 @@ def main(argv: list[str] | None = None) -> int:
     meta = {
         "date": dt.datetime.now().astimezone().strftime("%Y-%m-%d %H:%M %Z"),
         "machine": _machine(),
-        "command": "python benchmarks/compare_pypet.py " + shlex.join(argv if argv is not None else sys.argv[1:]),
+        "command": "python benchmarks/compare_pypet.py " + shlex.join(
+            mask_url(arg) if "://" in arg else arg for arg in (argv if argv is not None else sys.argv[1:])
+        ),
         "mode": mode,
         "ours": _versions(),
         "pypet side": pypet_text,
