@@ -104,26 +104,27 @@ class RunAccess:
         add_run_records(group, records)
         return group  # type: ignore[return-value]
 
-    def _run_paths(self) -> list[str]:
+    def _runs_group(self, branch: str) -> Group:
         traj: Trajectory = self  # type: ignore[assignment]
-        paths: set[str] = set()
-        if self._storage is not None:
-            paths.update(self._storage.list_run_paths(traj.name))
+        return traj._children[branch]._children["runs"]  # type: ignore[attr-defined,return-value]
+
+    def _resolve_run_path(self, name: str) -> tuple[str, bool]:
+        """The run path ``name`` ends, and whether storage holds it (one listing call)."""
+        traj: Trajectory = self  # type: ignore[assignment]
+        stored = set(self._storage.list_run_paths(traj.name)) if self._storage is not None else set()
+        paths = set(stored)
         for branch in ("results", "derived_parameters"):
-            runs = traj._children[branch]._children.get("runs")  # type: ignore[attr-defined]
-            for group in runs._children.values() if runs is not None else ():
+            for group in self._runs_group(branch)._children.values():
                 for leaf in group.iter_leaves():
                     paths.add(branch + "." + leaf.full_name.split(".", 3)[3])
-        return sorted(paths)
-
-    def _resolve_run_path(self, name: str) -> str:
-        paths = self._run_paths()
-        matches = [p for p in paths if p == name or p.endswith("." + name)]
+        matches = sorted(p for p in paths if p == name or p.endswith("." + name))
         if len(matches) != 1:
             if not matches:
-                raise NodeNotFoundError(f"no run stored a result or derived parameter {name!r}; runs hold {paths}")
+                raise NodeNotFoundError(
+                    f"no run stored a result or derived parameter {name!r}; runs hold {sorted(paths)}"
+                )
             raise NodeNotFoundError(f"{name!r} is ambiguous across runs: {matches}; give more of the path")
-        return matches[0]
+        return matches[0], matches[0] in stored
 
     def get_column(self, name: str, item: str | None = None) -> tuple[np.ndarray, np.ndarray]:
         """One item of a per-run result across all runs as ``(indices, values)``.
@@ -134,17 +135,13 @@ class RunAccess:
         """
         traj: Trajectory = self  # type: ignore[assignment]
         if self._storage is not None and not self._runs_in_memory():
-            run_path = self._resolve_run_path(name)
+            run_path, _ = self._resolve_run_path(name)
             return self._storage.load_column_array(traj.name, run_path, _default_item(run_path, item))
         indices, values = self._column(name, item)
         return np.asarray(indices, dtype=np.int64), np.asarray(values)
 
     def _runs_in_memory(self) -> bool:
-        traj: Trajectory = self  # type: ignore[assignment]
-        return any(
-            len(traj._children[branch]._children["runs"]._children)  # type: ignore[attr-defined]
-            for branch in ("results", "derived_parameters")
-        )
+        return any(len(self._runs_group(branch)._children) for branch in ("results", "derived_parameters"))
 
     def get_from_runs(self, name: str, item: str | None = None) -> dict[str, Any]:
         """``{run_name: value}`` of one item of a per-run result, in run order."""
@@ -153,15 +150,15 @@ class RunAccess:
 
     def _column(self, name: str, item: str | None) -> tuple[list[int], list[Any]]:
         traj: Trajectory = self  # type: ignore[assignment]
-        run_path = self._resolve_run_path(name)
+        run_path, stored = self._resolve_run_path(name)
         branch, rest = run_path.split(".", 1)
         item = _default_item(run_path, item)
         found: dict[int, Any] = {}
-        if self._storage is not None and run_path in self._storage.list_run_paths(traj.name):
+        if stored:
+            assert self._storage is not None
             stored_idx, stored_values = self._storage.load_column(traj.name, run_path, item)
             found.update(zip((int(i) for i in stored_idx), stored_values))
-        runs = traj._children[branch]._children.get("runs")  # type: ignore[attr-defined]
-        for group_name, group in (runs._children.items() if runs is not None else ()):
+        for group_name, group in self._runs_group(branch)._children.items():
             leaf = group.get(rest, None)
             if isinstance(leaf, Leaf):
                 found[int(group_name[4:])] = _leaf_item(leaf, item)

@@ -113,8 +113,7 @@ def take_run_records(traj: Trajectory, idx: int) -> list[NodeRecord]:
     records: list[NodeRecord] = []
     name = run_name(idx)
     for branch in ("results", "derived_parameters"):
-        runs = traj._children[branch]._children.get("runs")  # type: ignore[attr-defined]
-        group = runs._children.pop(name, None) if runs is not None else None
+        group = traj._runs_group(branch)._children.pop(name, None)
         if group is None:
             continue
         group._parent = None  # detached: full names below it are now run-relative
