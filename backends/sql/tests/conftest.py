@@ -31,6 +31,9 @@ import sqlalchemy as sa
 from sqlalchemy.engine import make_url
 from sqlalchemy.pool import NullPool
 
+from pypet_rebuild import TrajectoryInfo, get_plugin_host
+from pypet_rebuild_sql.backend import SQLBackend
+
 POSTGRES_URL_ENV = "PYPET_REBUILD_POSTGRES_URL"
 PASSWORD_USER = "pypet_password_user"
 PASSWORD = "correct-horse"
@@ -217,3 +220,13 @@ def any_new_url(request: pytest.FixtureRequest) -> str:
     """A database no one has opened yet, on each database this backend is tested on."""
     fixture = "sqlite_url" if request.param == "sqlite" else "postgres_url"
     return str(request.getfixturevalue(fixture))
+
+
+@pytest.fixture
+def backend(any_url: str) -> Iterator[SQLBackend]:
+    """An opened backend on each tested database holding an empty trajectory ``t``."""
+    opened = get_plugin_host().open_storage(any_url)
+    assert isinstance(opened, SQLBackend)
+    opened.create_trajectory(TrajectoryInfo("t", 1.0))
+    yield opened
+    opened.close()

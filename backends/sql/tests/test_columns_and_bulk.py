@@ -3,15 +3,12 @@ plain scalars are stored as numbers that SQL can query."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-
 import numpy as np
 import pytest
 import sqlalchemy as sa
 from sqlalchemy import event
 
-from pypet_rebuild import get_plugin_host
-from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus, TrajectoryInfo
+from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus
 from pypet_rebuild.values import values_equal
 
 from pypet_rebuild_sql import SQLBackend, _statements
@@ -49,15 +46,6 @@ def _runs(indices: range) -> list[RunRecord]:
         ])
         for i in indices
     ]
-
-
-@pytest.fixture
-def backend(any_url: str) -> Iterator[SQLBackend]:
-    opened = get_plugin_host().open_storage(any_url)
-    assert isinstance(opened, SQLBackend)
-    opened.create_trajectory(TrajectoryInfo("t", 1.0))
-    yield opened
-    opened.close()
 
 
 def test_a_batch_of_a_thousand_runs_is_a_few_bulk_statements(

@@ -25,15 +25,6 @@ def _run(idx: int, value: object) -> RunRecord:
     ])
 
 
-@pytest.fixture
-def backend(any_url: str) -> Iterator[SQLBackend]:
-    opened = get_plugin_host().open_storage(any_url)
-    assert isinstance(opened, SQLBackend)
-    opened.create_trajectory(TrajectoryInfo("t", 1.0))
-    yield opened
-    opened.close()
-
-
 @contextlib.contextmanager
 def _failing_inserts(backend: SQLBackend, table: str) -> Iterator[None]:
     """A trigger that makes the database refuse rows of ``table``, as a full
