@@ -26,6 +26,7 @@ __all__ = [
     "RunnerError",
     "JobError",
     "RunFailedError",
+    "StorageWarning",
 ]
 
 
@@ -107,3 +108,7 @@ class JobError(PypetRebuildError, TypeError):
 
 class RunFailedError(PypetRebuildError):
     """One or more runs raised; raised at the end of ``run`` when asked to."""
+
+
+class StorageWarning(UserWarning):
+    """Storage found something wrong that it could repair without losing data (said what it did)."""
