@@ -191,7 +191,9 @@ class FileAccess:
         if self._reader is not None and stamp == self._reader_stamp:
             return self._reader
         self._drop_reader()
-        if status.st_size == 0:
+        if status.st_size == 0 or (header is not None and header.state == ACTIVE and header.base == 0):
+            # Nothing committed yet: a new file whose first writer is still at work, or was
+            # killed before its first commit (its next writer starts it anew).
             return None
         # Through a Python file object, not by name: HDF5 hands out one shared, cached view per
         # file opened by name in a process, which would go stale for this reader.
@@ -248,12 +250,7 @@ class FileAccess:
             self._journal_fd = open_sidecar(journal_path(self.path), os.O_RDWR | os.O_CREAT)
             self._main_fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             with flock(self._journal_fd, fcntl.LOCK_EX):
-                if read_header(self._journal_fd) is None and os.fstat(self._journal_fd).st_size > 0:
-                    warnings.warn(
-                        f"the journal beside {self.path!r} was damaged (invalid header) and is reset; "
-                        "the file is used as it is", StorageWarning, stacklevel=4,
-                    )
-                recover(self._main_fd, self._journal_fd, fsync=self.options.fsync)
+                self._recover_for_writing()
             if created and self.options.fsync:
                 fsync_directory(self.path)
             journal_fd = self._journal_fd
@@ -275,6 +272,24 @@ class FileAccess:
         self._writer = Session(h5, self.options, writable=True)
         _WRITERS.add(self)
         return self._writer
+
+    def _recover_for_writing(self) -> None:
+        """Undo what a dead writer left half-done, saying so where the user may wonder."""
+        assert self._main_fd is not None and self._journal_fd is not None
+        header = read_header(self._journal_fd)
+        if header is None and os.fstat(self._journal_fd).st_size > 0:
+            warnings.warn(
+                f"the journal beside {self.path!r} was damaged (invalid header) and is reset; "
+                "the file is used as it is", StorageWarning, stacklevel=5,
+            )
+        leftover = os.fstat(self._main_fd).st_size
+        if recover(self._main_fd, self._journal_fd, fsync=self.options.fsync) and header and header.base == 0:
+            if leftover:
+                warnings.warn(
+                    f"{self.path!r} was left by a writer that died before its first commit ({leftover} "
+                    "bytes, nothing committed); it is started anew as an empty store",
+                    StorageWarning, stacklevel=5,
+                )
 
     def _close_writer(self, *, commit: bool) -> None:
         """Close the writing side; without ``commit`` undo everything since the last commit."""
