@@ -34,7 +34,9 @@ class Environment:
     the trajectory goes to ``results/<trajectory name>.h5``, so nothing is
     lost when the script ends. ``runner``
     names a runner plugin and extra keyword arguments are its options
-    (``ncores=4``). Finished runs are stored in batches while the exploration
+    (``ncores=4``), except those a plugin claims through
+    ``pypet_rebuild_register_environment_options`` (``git_repository=...``),
+    which land in ``plugin_options``. Finished runs are stored in batches while the exploration
     goes on: every ``batch_size`` runs or ``store_interval`` seconds.
     """
 
@@ -61,6 +63,7 @@ class Environment:
         if resume and overwrite:
             raise StorageError("resume=True continues a stored trajectory; it cannot be combined with overwrite=True")
         self.host = plugin_host or get_plugin_host()
+        self.plugin_options, runner_options = self.host.environment_options.split(runner_options)
         self.runner = self.host.make_runner(runner, **runner_options)
         self.fail_fast = fail_fast
         self.progress = progress
@@ -85,7 +88,11 @@ class Environment:
         if self.runner.is_coordinator:
             self._attach_storage(storage, resume, storage_options or {})
             self.trajectory.metadata.update(environment_metadata(self.trajectory.name, time.time()))
-            self.host.hook.pypet_rebuild_environment_created(environment=self)
+            try:
+                self.host.hook.pypet_rebuild_environment_created(environment=self)
+            except BaseException:  # a plugin refused (e.g. git_fail): release the storage it opened
+                self.close()
+                raise
 
     @property
     def name(self) -> str:
@@ -149,6 +156,7 @@ class Environment:
             self.runner.execute(plan, lambda outcome: None, lambda idx: None)
             return []
         self._ensure_stored()
+        self.host.hook.pypet_rebuild_exploration_started(environment=self, trajectory=traj, indices=list(indices))
         logger.info("running %d of %d runs of %r with the %s runner", len(indices), len(traj), traj.name, self.runner.name)
         collector = _OutcomeCollector(self, len(indices))
         try:
