@@ -11,6 +11,7 @@ from typing import Any
 
 from pypet_rebuild.errors import JobError, RunFailedError, StorageError
 from pypet_rebuild.logs import LOGGER_NAME, configure_logging, detach_handlers
+from pypet_rebuild.mapped_job import map_arguments
 from pypet_rebuild.persistence import LoadLevel, fill_trajectory
 from pypet_rebuild.plugins import PluginHost, get_plugin_host, mask_url
 from pypet_rebuild.progress import Progress
@@ -172,6 +173,19 @@ class Environment:
         self.host.hook.pypet_rebuild_exploration_finished(environment=self, trajectory=traj, results=results)
         collector.report()
         return results
+
+    def run_map(self, job: Callable[..., Any], *iter_args: Any, **iter_kwargs: Any) -> list[tuple[int, Any]]:
+        """Like :meth:`run`, but each pending run gets its own arguments.
+
+        The k-th run not yet completed is called as
+        ``job(traj, a[k] for a in iter_args, **{n: v[k] for n, v in iter_kwargs})``;
+        every iterable needs one item per pending run. Works with every runner,
+        so ``toolbox.register("map", env.run_map)`` evaluates a DEAP population
+        in parallel once the trajectory is expanded by one point per individual.
+        """
+        if not self.runner.is_coordinator:  # compute-only processes run what the coordinator sends
+            return self.run(job)
+        return self.run(map_arguments(job, self.trajectory.pending_runs(), iter_args, iter_kwargs))
 
     def close(self) -> None:
         """Close the storage and detach this environment's log handlers."""
