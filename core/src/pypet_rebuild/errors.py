@@ -114,5 +114,6 @@ class RunFailedError(PypetRebuildError):
 class MergeError(PypetRebuildError, ValueError):
     """Two trajectories cannot be merged as asked (different parameters, nothing to add)."""
 
+
 class StorageWarning(UserWarning):
     """Storage found something wrong that it could repair without losing data (said what it did)."""
