@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import array
+import difflib
+import inspect
 import logging
 import os
 import time
 from collections.abc import Callable
 from typing import Any
 
-from pypet_rebuild.errors import JobError, RunFailedError, StorageError
+from pypet_rebuild.errors import JobError, RunFailedError, RunnerError, StorageError
 from pypet_rebuild.logs import LOGGER_NAME, configure_logging, detach_handlers
 from pypet_rebuild.mapped_job import map_arguments
 from pypet_rebuild.persistence import LoadLevel, fill_trajectory
 from pypet_rebuild.plugins import PluginHost, get_plugin_host, mask_url
+from pypet_rebuild.postprocessing import Call, PostProcessing, parse_call, parse_pipeline
 from pypet_rebuild.progress import Progress
 from pypet_rebuild.provenance import environment_metadata
 from pypet_rebuild.runner import RunOutcome, RunPlan
@@ -55,6 +58,7 @@ class Environment:
         log_to_console: bool = True,
         progress: bool = True,
         fail_fast: bool = False,
+        add_time: bool = False,
         batch_size: int = 1000,
         store_interval: float = 5.0,
         storage_options: dict[str, Any] | None = None,
@@ -65,7 +69,13 @@ class Environment:
             raise StorageError("resume=True continues a stored trajectory; it cannot be combined with overwrite=True")
         self.host = plugin_host or get_plugin_host()
         self.plugin_options, runner_options = self.host.environment_options.split(runner_options)
-        self.runner = self.host.make_runner(runner, **runner_options)
+        try:
+            self.runner = self.host.make_runner(runner, **runner_options)
+        except RunnerError as error:
+            hint = _environment_option_hint(runner_options)
+            if hint is None:
+                raise
+            raise RunnerError(f"{error}; {hint}") from error
         self.fail_fast = fail_fast
         self.progress = progress
         self.batch_size = max(1, batch_size)
@@ -82,7 +92,10 @@ class Environment:
         if isinstance(trajectory, Trajectory):
             self.trajectory = trajectory
         else:
+            if add_time:  # pypet's add_time: a new trajectory per script run, named by its start
+                trajectory = f"{trajectory}_{time.strftime('%Y_%m_%d_%Hh%Mm%Ss')}"
             self.trajectory = Trajectory(trajectory, comment)
+        self._postprocessing: PostProcessing | None = None
         self.traj = self.trajectory
         if storage is None:
             storage = os.path.join("results", f"{self.trajectory.name}.h5")
@@ -139,16 +152,61 @@ class Environment:
             self.backend.update_metadata(traj.name, dict(traj.metadata))
         self.backend.store_nodes(traj.name, node_records(traj))
 
+    def add_postprocessing(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Call ``function(traj, results, *args, **kwargs)`` after the runs of every ``run``.
+
+        If it expands the trajectory (or returns a dict to expand with), the
+        new points are run and it is called again, until it stops expanding:
+        pypet's adaptive loop. ``results`` holds every ``(idx, value)`` of the
+        ``run`` call so far.
+        """
+        self._postprocessing = PostProcessing(parse_call((function, args, kwargs), "post-processing"))
+
+    def pipeline(self, pipeline: Callable[[Trajectory], Any]) -> list[tuple[int, Any]]:
+        """Build and run in one call: ``pipeline(traj)`` adds parameters, explores,
+        and returns the job, or ``((job, args, kwargs), (postproc, args, kwargs))``."""
+        job, postproc = parse_pipeline(pipeline(self.trajectory))
+        if postproc is not None:
+            self._postprocessing = PostProcessing(postproc)
+        return self.run(job.function, *job.args, **job.kwargs)
+
+    def pipeline_map(self, pipeline: Callable[[Trajectory], Any]) -> list[tuple[int, Any]]:
+        """Like :meth:`pipeline`, with the job's arguments given per run as in :meth:`run_map`."""
+        job, postproc = parse_pipeline(pipeline(self.trajectory))
+        if postproc is not None:
+            self._postprocessing = PostProcessing(postproc)
+        return self.run_map(job.function, *job.args, **job.kwargs)
+
     def run(self, job: Callable[..., Any], *args: Any, **kwargs: Any) -> list[tuple[int, Any]]:
         """Run ``job(traj, *args, **kwargs)`` once for every run not yet completed.
 
         Returns ``[(idx, returned_value), ...]`` in run order for the runs this
         call executed (``None`` for failed runs). Failed runs are recorded
         with their traceback; with ``fail_fast`` the first failure stops the
-        exploration and raises ``RunFailedError``.
+        exploration and raises ``RunFailedError``. With post-processing (see
+        :meth:`add_postprocessing`) the runs it adds are run too and included.
         """
         if not callable(job):
             raise JobError(f"the job must be a callable taking the trajectory, got {type(job).__name__}")
+        call = Call(job, args, dict(kwargs))
+        results = self._run_pending(call)
+        while self._postprocessing is not None and self.runner.is_coordinator:
+            if not self._postprocessing(self.trajectory, results, call):
+                break
+            if not self.runner.repeatable:
+                raise RunnerError(
+                    f"post-processing expanded {self.trajectory.name!r}, but the {self.runner.name} runner cannot "
+                    "run again in this process (with MPI, the other ranks have left); the new points are stored: "
+                    "run the script again with resume=True to run them"
+                )
+            self._ensure_stored()
+            results += self._run_pending(call)
+        if self._postprocessing is not None and self.runner.is_coordinator:
+            self._ensure_stored()  # what the last post-processing call added
+        return results
+
+    def _run_pending(self, call: Call) -> list[tuple[int, Any]]:
+        job, args, kwargs = call.function, call.args, call.kwargs
         traj = self.trajectory
         indices = traj.pending_runs()
         plan = RunPlan(traj, job, args, dict(kwargs), indices, self.log_folder)
@@ -199,6 +257,20 @@ class Environment:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _environment_option_hint(options: dict[str, Any]) -> str | None:
+    """Name the Environment option a mistyped keyword was meant to be, if one is close.
+
+    Unknown keywords go to the runner, so a typo such as ``overwite=True``
+    would otherwise be blamed on the runner alone.
+    """
+    known = [p for p in inspect.signature(Environment.__init__).parameters if p not in ("self", "runner_options")]
+    guesses = {name: difflib.get_close_matches(name, known, n=1) for name in options}
+    named = [f"{name!r} (did you mean the Environment option {close[0]!r}?)" for name, close in guesses.items() if close]
+    if not named:
+        return None
+    return "neither the Environment nor the runner takes " + ", ".join(named)
 
 
 class _OutcomeCollector:
