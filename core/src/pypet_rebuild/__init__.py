@@ -22,6 +22,7 @@ from pypet_rebuild.errors import (
     StorageError,
     StorageLockedError,
     TrajectoryNotFoundError,
+    UnsafeValueError,
     UnsupportedTypeError,
 )
 from pypet_rebuild.exploration import cartesian_product
@@ -81,6 +82,7 @@ __all__ = [
     "Trajectory",
     "TrajectoryInfo",
     "TrajectoryNotFoundError",
+    "UnsafeValueError",
     "UnsupportedTypeError",
     "cartesian_product",
     "execute_run",

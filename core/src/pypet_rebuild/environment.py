@@ -18,6 +18,7 @@ from pypet_rebuild.provenance import environment_metadata
 from pypet_rebuild.runner import RunOutcome, RunPlan
 from pypet_rebuild.storage.base import StorageBackend
 from pypet_rebuild.storage.records import RunRecord, RunStatus, TrajectoryInfo
+from pypet_rebuild.storage.untrusted import check_info
 from pypet_rebuild.trajectory import Trajectory
 from pypet_rebuild.tree_records import node_records
 
@@ -36,6 +37,8 @@ class Environment:
     names a runner plugin and extra keyword arguments are its options
     (``ncores=4``). Finished runs are stored in batches while the exploration
     goes on: every ``batch_size`` runs or ``store_interval`` seconds.
+    ``allow_pickle=True`` lets a resumed trajectory unpickle stored pickled
+    results when they are touched; allow it only for data you trust.
     """
 
     def __init__(
@@ -46,6 +49,7 @@ class Environment:
         runner: str = "serial",
         comment: str = "",
         resume: bool = False,
+        allow_pickle: bool = False,
         overwrite: bool = False,
         log_folder: str | os.PathLike[str] | None = None,
         log_level: int = logging.INFO,
@@ -79,6 +83,8 @@ class Environment:
             self.trajectory = trajectory
         else:
             self.trajectory = Trajectory(trajectory, comment)
+        if allow_pickle:  # the reader's permission to unpickle what resume loads
+            self.trajectory.allow_pickle = True
         self.traj = self.trajectory
         if storage is None:
             storage = os.path.join("results", f"{self.trajectory.name}.h5")
@@ -104,7 +110,7 @@ class Environment:
                     f"cannot resume: {mask_url(backend.url)!r} holds no trajectory {traj.name!r}; "
                     f"it holds {sorted(stored)}"
                 )
-            stored_info = backend.load_info(traj.name)
+            stored_info = check_info(backend.load_info(traj.name))
             traj.created, traj.comment = stored_info.created, stored_info.comment
             traj.metadata.update(stored_info.metadata)
             fill_trajectory(traj, backend, load_results=LoadLevel.SKELETON)
