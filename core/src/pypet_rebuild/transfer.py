@@ -8,15 +8,16 @@ from typing import Any
 from pypet_rebuild.persistence import resolve_trajectory_name
 from pypet_rebuild.plugins import PluginHost, get_plugin_host
 from pypet_rebuild.storage.base import StorageBackend
-from pypet_rebuild.storage.records import NodeRecord, TrajectoryInfo
-from pypet_rebuild.storage.untrusted import check_info, check_record, mark_pickled
+from pypet_rebuild.storage.records import TrajectoryInfo
+from pypet_rebuild.storage.untrusted import check_info, checked_records
 
-__all__ = ["copy_trajectory"]
+__all__ = ["copy_trajectory", "open_storage", "StorageLike"]
 
 StorageLike = str | os.PathLike[str] | StorageBackend
 
 
-def _open(storage: StorageLike, host: PluginHost) -> tuple[StorageBackend, bool]:
+def open_storage(storage: StorageLike, host: PluginHost) -> tuple[StorageBackend, bool]:
+    """The backend for ``storage``, and whether the caller opened it (and must close it)."""
     if isinstance(storage, StorageBackend):
         return storage, False
     return host.open_storage(storage), True
@@ -43,16 +44,16 @@ def copy_trajectory(
     destination's trajectory info.
     """
     host = plugin_host or get_plugin_host()
-    src, close_src = _open(source, host)
-    dst, close_dst = _open(destination, host)
+    src, close_src = open_storage(source, host)
+    dst, close_dst = open_storage(destination, host)
     try:
         info = check_info(resolve_trajectory_name(src, name, index))
         target = TrajectoryInfo(new_name or info.name, info.created, info.comment, dict(info.metadata))
         dst.create_trajectory(target, overwrite=overwrite)
-        dst.store_nodes(target.name, _checked(src.load_nodes(info.name)))
+        dst.store_nodes(target.name, checked_records(src.load_nodes(info.name)))
         batch: list[Any] = []
         for run in src.load_run_infos(info.name):
-            run.nodes = _checked(src.load_run(info.name, run.idx))
+            run.nodes = checked_records(src.load_run(info.name, run.idx))
             batch.append(run)
             if len(batch) >= batch_size:
                 dst.store_runs(target.name, batch)
@@ -65,7 +66,3 @@ def copy_trajectory(
             src.close()
         if close_dst:
             dst.close()
-
-
-def _checked(records: list[NodeRecord]) -> list[NodeRecord]:
-    return mark_pickled(check_record(record) for record in records)

@@ -28,6 +28,7 @@ __all__ = [
     "reveal",
     "reveal_column",
     "mark_pickled",
+    "checked_records",
 ]
 
 
@@ -78,6 +79,11 @@ def mark_pickled(records: Iterable[NodeRecord]) -> list[NodeRecord]:
             record.pickled = tuple(sorted(found | set(record.pickled)))
         marked.append(record)
     return marked
+
+
+def checked_records(records: Iterable[NodeRecord]) -> list[NodeRecord]:
+    """Records moving between stores (copy, merge): checked, placeholders marked."""
+    return mark_pickled(check_record(record) for record in records)
 
 
 def reveal(value: Any, *, allowed: bool, where: str) -> Any:
