@@ -23,7 +23,7 @@ __all__ = ["PickledValue", "PickleMet", "unsafe_item", "unsafe_place", "ALLOW_HI
 ALLOW_HINT = (
     "if you trust whoever wrote this data, allow unpickling with allow_pickle=True "
     "(load_trajectory, Environment(..., resume=True), traj.load_items, traj.get_from_runs, "
-    "traj.get_column), with traj.allow_pickle = True, or with --allow-pickle on the command line"
+    "traj.get_column) or with traj.allow_pickle = True"
 )
 
 

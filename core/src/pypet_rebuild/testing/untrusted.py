@@ -21,13 +21,15 @@ from typing import Any, ClassVar
 import pytest
 
 from pypet_rebuild.environment import Environment
-from pypet_rebuild.errors import UnsafeValueError
+from pypet_rebuild.errors import StorageError, UnsafeValueError
 from pypet_rebuild.persistence import LoadLevel, load_trajectory
+from pypet_rebuild.plugins import get_plugin_host
+from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus, TrajectoryInfo
 from pypet_rebuild.trajectory import Trajectory
 from pypet_rebuild.transfer import copy_trajectory
 from pypet_rebuild.values import pack
 
-__all__ = ["Planted", "UntrustedDataConformance", "PLACES", "TRAJECTORY"]
+__all__ = ["Planted", "UntrustedDataConformance", "PLACES", "TRAJECTORY", "HOSTILE_STRINGS", "INJECTION"]
 
 TRAJECTORY = "t"
 RAN = "the pickle ran"
@@ -40,6 +42,19 @@ PLACES = {
     "result": "item 'r' of result results.r (1.0; the result also holds other=2)",
     "run_value": "item 'z' of the per-run result results.z of run 1 (2.0; runs 0 and 2 hold 1.0 and 3.0)",
 }
+INJECTION = "x'; DROP TABLE pypet_nodes; --"
+# Text that breaks naive SQL, Mongo queries, dotted paths and C strings.
+HOSTILE_STRINGS = (
+    INJECTION,
+    'say "hi"; DELETE FROM pypet_trajectories WHERE 1=1',
+    "$where: function() { return true }",
+    "a.b.c",
+    "nul\x00inside",
+    "back\\slash % _ *",
+    "ünïcødé ✓",
+)
+# Mapping keys: Mongo operators and dotted keys must come back as keys.
+HOSTILE_KEYS = ("$set", "a.b", "x'; --", "$")
 NEVER_PICKLED = ("metadata", "parameter", "explored", "annotations")
 MAY_BE_PICKLED = ("result", "run_value")
 
@@ -207,3 +222,65 @@ class UntrustedDataConformance:
         with pytest.raises(UnsafeValueError):
             _touch(load_trajectory(target), place)
         assert _touch(load_trajectory(target, allow_pickle=True), place) == RAN
+
+    # -- hostile names and strings ----------------------------------------------------------
+
+    def test_a_hostile_trajectory_name_round_trips_and_harms_nothing(self, storage_url: str) -> None:
+        bystander = TrajectoryInfo("bystander", 1.0, "keep me", {"k": 1})
+        kept = NodeRecord("results.kept", NodeKind.RESULT, data={"kept": 1.5})
+        with get_plugin_host().open_storage(storage_url) as backend:
+            backend.create_trajectory(bystander)
+            backend.store_nodes("bystander", [kept])
+            backend.create_trajectory(TrajectoryInfo(INJECTION, 2.0, INJECTION, {"query": INJECTION}))
+            backend.store_nodes(INJECTION, [NodeRecord("results.r", NodeKind.RESULT, INJECTION, data={"r": INJECTION})])
+            backend.store_runs(INJECTION, [RunRecord(0, RunStatus.FAILED, 1.0, 2.0, INJECTION, [])])
+        with get_plugin_host().open_storage(storage_url) as backend:
+            assert [info.name for info in backend.list_trajectories()] == ["bystander", INJECTION]
+            info = backend.load_info(INJECTION)
+            assert (info.comment, info.metadata) == (INJECTION, {"query": INJECTION})
+            assert backend.load_items(INJECTION, "results.r") == {"r": INJECTION}
+            assert backend.load_run_infos(INJECTION)[0].error == INJECTION
+            backend.delete_trajectory(INJECTION)
+            assert [info.name for info in backend.list_trajectories()] == ["bystander"]
+            assert backend.load_nodes("bystander") == [kept]
+
+    def test_hostile_strings_round_trip_in_values_comments_annotations_and_metadata(self, storage_url: str) -> None:
+        texts = {f"k{i}": text for i, text in enumerate(HOSTILE_STRINGS)}
+        comment = " | ".join(text for text in HOSTILE_STRINGS if "\x00" not in text)
+        record = NodeRecord(
+            "results.r",
+            NodeKind.RESULT,
+            comment=comment,
+            annotations={**texts, **{text: i for i, text in enumerate(HOSTILE_KEYS)}},
+            data={"texts": list(HOSTILE_STRINGS), "nul": "a\x00b", "raw": b"\x00'$.", **texts},
+        )
+        with get_plugin_host().open_storage(storage_url) as backend:
+            backend.create_trajectory(TrajectoryInfo("t", 1.0, comment, dict(texts)))
+            backend.store_nodes("t", [record])
+            backend.store_runs("t", [RunRecord(0, RunStatus.COMPLETED, 1.0, 2.0, None, [
+                NodeRecord("results.s", NodeKind.RESULT, annotations=dict(texts), data={"s": HOSTILE_STRINGS[0]})
+            ])])
+        with get_plugin_host().open_storage(storage_url) as backend:
+            info = backend.load_info("t")
+            assert (info.comment, info.metadata) == (comment, texts)
+            (loaded,) = backend.load_nodes("t")
+            assert (loaded.comment, loaded.annotations, loaded.data) == (record.comment, record.annotations, record.data)
+            assert backend.load_column("t", "results.s", "s")[1] == [HOSTILE_STRINGS[0]]
+            assert backend.load_run("t", 0)[0].annotations == texts
+
+    def test_a_nul_in_a_comment_round_trips_or_is_refused_cleanly(self, storage_url: str) -> None:
+        """Text columns of some databases (PostgreSQL) cannot hold NUL: a clear
+        ``StorageError`` then, and the stored data as it was."""
+        before = NodeRecord("results.r", NodeKind.RESULT, "clean", data={"r": 1})
+        with get_plugin_host().open_storage(storage_url) as backend:
+            backend.create_trajectory(TrajectoryInfo("t", 1.0))
+            backend.store_nodes("t", [before])
+            try:
+                backend.store_nodes("t", [NodeRecord("results.r", NodeKind.RESULT, "a\x00b", data={"r": 2})])
+            except StorageError as error:
+                assert "NUL" in str(error)
+                expected = before
+            else:
+                expected = NodeRecord("results.r", NodeKind.RESULT, "a\x00b", data={"r": 2})
+        with get_plugin_host().open_storage(storage_url) as backend:
+            assert backend.load_nodes("t") == [expected]
