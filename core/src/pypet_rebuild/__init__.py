@@ -23,6 +23,7 @@ from pypet_rebuild.errors import (
     StorageError,
     StorageLockedError,
     TrajectoryNotFoundError,
+    UnsafeValueError,
     UnsupportedTypeError,
 )
 from pypet_rebuild.exploration import cartesian_product
@@ -84,6 +85,7 @@ __all__ = [
     "Trajectory",
     "TrajectoryInfo",
     "TrajectoryNotFoundError",
+    "UnsafeValueError",
     "UnsupportedTypeError",
     "cartesian_product",
     "execute_run",

@@ -22,6 +22,7 @@ from pypet_rebuild.provenance import environment_metadata
 from pypet_rebuild.runner import RunOutcome, RunPlan
 from pypet_rebuild.storage.base import StorageBackend
 from pypet_rebuild.storage.records import RunRecord, RunStatus, TrajectoryInfo
+from pypet_rebuild.storage.untrusted import check_info
 from pypet_rebuild.trajectory import Trajectory
 from pypet_rebuild.tree_records import node_records
 
@@ -42,6 +43,8 @@ class Environment:
     ``pypet_rebuild_register_environment_options`` (``git_repository=...``),
     which land in ``plugin_options``. Finished runs are stored in batches while the exploration
     goes on: every ``batch_size`` runs or ``store_interval`` seconds.
+    ``allow_pickle=True`` lets a resumed trajectory unpickle stored pickled
+    results when they are touched; allow it only for data you trust.
     """
 
     def __init__(
@@ -52,6 +55,7 @@ class Environment:
         runner: str = "serial",
         comment: str = "",
         resume: bool = False,
+        allow_pickle: bool = False,
         overwrite: bool = False,
         log_folder: str | os.PathLike[str] | None = None,
         log_level: int = logging.INFO,
@@ -96,6 +100,8 @@ class Environment:
                 trajectory = f"{trajectory}_{time.strftime('%Y_%m_%d_%Hh%Mm%Ss')}"
             self.trajectory = Trajectory(trajectory, comment)
         self._postprocessing: PostProcessing | None = None
+        if allow_pickle:  # the reader's permission to unpickle what resume loads
+            self.trajectory.allow_pickle = True
         self.traj = self.trajectory
         if storage is None:
             storage = os.path.join("results", f"{self.trajectory.name}.h5")
@@ -125,7 +131,7 @@ class Environment:
                     f"cannot resume: {mask_url(backend.url)!r} holds no trajectory {traj.name!r}; "
                     f"it holds {sorted(stored)}"
                 )
-            stored_info = backend.load_info(traj.name)
+            stored_info = check_info(backend.load_info(traj.name))
             traj.created, traj.comment = stored_info.created, stored_info.comment
             traj.metadata.update(stored_info.metadata)
             fill_trajectory(traj, backend, load_results=LoadLevel.SKELETON)

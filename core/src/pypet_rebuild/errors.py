@@ -23,6 +23,7 @@ __all__ = [
     "TrajectoryNotFoundError",
     "StorageLockedError",
     "SchemaVersionError",
+    "UnsafeValueError",
     "RunnerError",
     "JobError",
     "RunFailedError",
@@ -97,6 +98,15 @@ class StorageLockedError(StorageError):
 
 class SchemaVersionError(StorageError):
     """The storage was written by an incompatible layout version."""
+
+
+class UnsafeValueError(StorageError):
+    """Stored data holds a pickle where the reader did not allow one.
+
+    Unpickling runs code chosen by whoever wrote the file, so it happens only
+    for result items the reader allowed (``allow_pickle=True``); metadata,
+    annotations, parameters and explored ranges are refused even then.
+    """
 
 
 class RunnerError(PypetRebuildError):

@@ -30,6 +30,7 @@ from pypet_rebuild.persistence import resolve_trajectory_name
 from pypet_rebuild.plugins import PluginHost, get_plugin_host
 from pypet_rebuild.storage.base import StorageBackend
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, TrajectoryInfo
+from pypet_rebuild.storage.untrusted import checked_records
 from pypet_rebuild.transfer import StorageLike, copy_trajectory, open_storage
 
 if TYPE_CHECKING:
@@ -154,7 +155,7 @@ def _copy_runs(
         new_idx = mapping.get(info.idx)
         if new_idx is None:
             continue
-        batch.append(replace(info, idx=new_idx, nodes=src.load_run(src_name, info.idx)))
+        batch.append(replace(info, idx=new_idx, nodes=checked_records(src.load_run(src_name, info.idx))))
         if len(batch) >= batch_size:
             dst.store_runs(dst_name, batch)
             batch = []
@@ -189,7 +190,7 @@ def _merge_one(
 ) -> MergeSummary:
     ignore = set(ignore_data)
     target_nodes = dst.load_nodes(target.name)
-    source_nodes = src.load_nodes(source.name)
+    source_nodes = checked_records(src.load_nodes(source.name))
     plan = plan_merge(
         _parameters(target_nodes, ignore), _parameters(source_nodes, ignore), remove_duplicates=remove_duplicates
     )

@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 from pypet_rebuild.leaves import Parameter, Result
 from pypet_rebuild.runs import RunsGroup
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, run_name
+from pypet_rebuild.storage.untrusted import check_record, pickled_items
 from pypet_rebuild.tree import Group, Leaf, Node
 
 if TYPE_CHECKING:
@@ -60,7 +61,7 @@ def _leaf_from_record(record: NodeRecord) -> Leaf:
         return parameter
     result = Result(record.name, comment=record.comment)
     result._items = None if record.data is None else dict(record.data)
-    result._pickled = set(record.pickled)
+    result._pickled = set(record.pickled) | pickled_items(record.data)
     return result
 
 
@@ -68,6 +69,7 @@ def add_records(traj: Trajectory, records: Iterable[NodeRecord]) -> None:
     """Build (or refresh) nodes from records, parents before children."""
     links = []
     for record in sorted(records, key=lambda r: r.path.count(".")):
+        check_record(record)
         if record.kind is NodeKind.LINK:
             links.append(record)
             continue
@@ -96,6 +98,7 @@ def add_records(traj: Trajectory, records: Iterable[NodeRecord]) -> None:
 def add_run_records(run_group: Group, records: Iterable[NodeRecord]) -> None:
     """Rebuild one run's leaves below its run group from run-path records."""
     for record in records:
+        check_record(record)
         rest = record.path.split(".", 1)[1]
         parent_path, _, _name = rest.rpartition(".")
         parent = run_group._ensure_group(parent_path) if parent_path else run_group

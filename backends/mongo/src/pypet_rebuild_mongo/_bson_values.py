@@ -114,9 +114,9 @@ def encode_value(value: Any, *, allow_pickle: bool = False) -> tuple[Any, int]:
     return _tree_to_bson(encode(value, allow_pickle=allow_pickle))
 
 
-def decode_value(stored: Any) -> Any:
-    """Inverse of :func:`encode_value`."""
-    return decode(_tree_from_bson(stored), copy=False)
+def decode_value(stored: Any, *, metadata: bool = False) -> Any:
+    """Inverse of :func:`encode_value`; ``metadata`` refuses any pickle."""
+    return decode(_tree_from_bson(stored), copy=False, metadata=metadata)
 
 
 def is_large_marker(stored: Any) -> bool:
@@ -138,4 +138,4 @@ def encode_mapping(mapping: Mapping[str, Any]) -> dict[str, Any]:
 
 def decode_mapping(stored: Mapping[str, Any] | None) -> dict[str, Any]:
     """Inverse of :func:`encode_mapping`."""
-    return {unescape_key(key): decode_value(item) for key, item in (stored or {}).items()}
+    return {unescape_key(key): decode_value(item, metadata=True) for key, item in (stored or {}).items()}

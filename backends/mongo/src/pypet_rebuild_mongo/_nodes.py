@@ -147,10 +147,10 @@ class NodeStore:
 
     # -- reading ----------------------------------------------------------------------
 
-    def _value(self, stored: Any) -> Any:
+    def _value(self, stored: Any, *, metadata: bool = False) -> Any:
         if is_large_marker(stored):
-            return self.store.large.get(stored[LARGE_VALUE_KEY])
-        return decode_value(stored)
+            return self.store.large.get(stored[LARGE_VALUE_KEY], metadata=metadata)
+        return decode_value(stored, metadata=metadata)
 
     def _record(self, doc: dict[str, Any], with_data: bool) -> NodeRecord:
         data = None
@@ -164,7 +164,7 @@ class NodeStore:
             doc.get("comment", ""),
             decode_mapping(doc.get("annotations")),
             data,
-            None if explored is None else self._value(explored),
+            None if explored is None else self._value(explored, metadata=True),
             doc.get("link_target"),
             tuple(doc.get("pickled", ())),
         )

@@ -170,6 +170,12 @@ def _is_sqlite(url: str) -> bool:
     return "://" not in url or url.split("://", 1)[0].split("+", 1)[0] == "sqlite"
 
 
+_NUL_HINT = (
+    "PostgreSQL text cannot hold NUL characters ('\\x00'); remove them from trajectory names, "
+    "paths, comments and error texts (stored values may hold them); nothing was changed"
+)
+
+
 @contextlib.contextmanager
 def translate_errors(url: str, action: str) -> Iterator[None]:
     """Re-raise SQLAlchemy errors as ``StorageError`` naming the (masked) URL."""
@@ -195,4 +201,11 @@ def translate_errors(url: str, action: str) -> Iterator[None]:
             ) from exc
         raise StorageError(f"{action} in {shown!r} failed: {reason}; nothing was changed") from exc
     except sa_exc.SQLAlchemyError as exc:
-        raise StorageError(f"{action} in {shown!r} failed: {_reason(exc, url)}; nothing was changed") from exc
+        reason = _reason(exc, url)
+        if "0x00" in reason:
+            raise StorageError(f"{action} in {shown!r} failed: {_NUL_HINT}") from exc
+        raise StorageError(f"{action} in {shown!r} failed: {reason}; nothing was changed") from exc
+    except ValueError as exc:  # raised by psycopg2 before a statement is sent
+        if "NUL" not in str(exc):
+            raise
+        raise StorageError(f"{action} in {shown!r} failed: {_NUL_HINT}") from exc

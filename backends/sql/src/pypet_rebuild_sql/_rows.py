@@ -48,7 +48,7 @@ def pack_explored(values: list[Any]) -> bytes:
 
 def unpack_explored(blob: bytes) -> list[Any]:
     """Inverse of :func:`pack_explored`."""
-    stored = unpack(blob)
+    stored = unpack(blob, metadata=True)
     if isinstance(stored, dict):
         array = stored["values"]
         return array.tolist() if stored[_SCALAR_RANGE_KEY] == "python" else list(array)
@@ -109,7 +109,7 @@ def record_from_row(row: Mapping[str, Any], path: str, data: dict[str, Any] | No
         path=path,
         kind=NodeKind(row["kind"]),
         comment=row["comment"],
-        annotations=unpack(row["annotations"]) if row["annotations"] is not None else {},
+        annotations=unpack(row["annotations"], metadata=True) if row["annotations"] is not None else {},
         data=data,
         explored=unpack_explored(row["explored"]) if row["explored"] is not None else None,
         link_target=row["link_target"],
