@@ -21,6 +21,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from pypet_rebuild._checksums import seal, unseal
 from pypet_rebuild._value_codecs import (
     BUILTIN_TAGS,
     PLUGIN_PREFIX,
@@ -259,12 +260,12 @@ def pack(
     buffer.write(header)
     for array in arrays:
         np.lib.format.write_array(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
+    return seal(buffer.getvalue())
 
 
 def unpack(data: bytes, registry: ValueTypeRegistry | None = None) -> Any:
-    """Inverse of :func:`pack`."""
-    data = bytes(data)
+    """Inverse of :func:`pack`; a damaged blob is a ``DamagedDataError``."""
+    data = unseal(bytes(data))
     if not data.startswith(_PACK_MAGIC):
         raise PypetRebuildError("data is not a pypet-rebuild value blob (bad magic bytes)")
     start = len(_PACK_MAGIC)
