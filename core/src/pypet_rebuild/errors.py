@@ -28,6 +28,7 @@ __all__ = [
     "RunnerError",
     "JobError",
     "RunFailedError",
+    "MergeError",
     "StorageWarning",
 ]
 
@@ -118,6 +119,10 @@ class JobError(PypetRebuildError, TypeError):
 
 class RunFailedError(PypetRebuildError):
     """One or more runs raised; raised at the end of ``run`` when asked to."""
+
+
+class MergeError(PypetRebuildError, ValueError):
+    """Two trajectories cannot be merged as asked (different parameters, nothing to add)."""
 
 
 class StorageWarning(UserWarning):
