@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "PypetRebuildError",
     "InvalidNameError",
+    "InvalidCommentError",
     "DuplicateNameError",
     "NodeNotFoundError",
     "NotUniqueNodeError",
@@ -22,6 +23,7 @@ __all__ = [
     "StorageError",
     "TrajectoryNotFoundError",
     "StorageLockedError",
+    "DamagedDataError",
     "SchemaVersionError",
     "UnsafeValueError",
     "RunnerError",
@@ -38,6 +40,10 @@ class PypetRebuildError(Exception):
 
 class InvalidNameError(PypetRebuildError, ValueError):
     """A node name is not identifier-like, or is reserved."""
+
+
+class InvalidCommentError(PypetRebuildError, ValueError):
+    """A comment is not text every backend stores (not a str, or holds a NUL character)."""
 
 
 class DuplicateNameError(PypetRebuildError, ValueError):
@@ -94,6 +100,10 @@ class TrajectoryNotFoundError(StorageError, LookupError):
 
 class StorageLockedError(StorageError):
     """Another process holds the storage open for writing."""
+
+
+class DamagedDataError(StorageError):
+    """Stored bytes fail their checksum: the store was damaged after it was written."""
 
 
 class SchemaVersionError(StorageError):

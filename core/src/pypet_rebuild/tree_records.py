@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from pypet_rebuild.errors import InvalidCommentError
 from pypet_rebuild.leaves import Parameter, Result
 from pypet_rebuild.runs import RunsGroup
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, run_name
@@ -14,18 +15,33 @@ from pypet_rebuild.tree import Group, Leaf, Node
 if TYPE_CHECKING:
     from pypet_rebuild.trajectory import Trajectory
 
-__all__ = ["node_records", "leaf_record", "add_records", "add_run_records", "take_run_records"]
+__all__ = ["node_records", "leaf_record", "add_records", "add_run_records", "take_run_records", "checked_comment"]
+
+
+def checked_comment(comment: object, where: str) -> str:
+    """``comment`` if every backend can store it. PostgreSQL text cannot hold NUL,
+    so it is refused for all backends alike, before anything is stored."""
+    if not isinstance(comment, str):
+        raise InvalidCommentError(f"the comment of {where} must be a str, got {type(comment).__name__}")
+    if "\x00" in comment:
+        raise InvalidCommentError(
+            f"the comment of {where} contains a NUL character ('\\x00'), which not every storage can "
+            "hold; remove it (e.g. comment.replace('\\x00', ''))"
+        )
+    return comment
 
 
 def leaf_record(leaf: Leaf, path: str, *, with_data: bool = True) -> NodeRecord:
     if isinstance(leaf, Parameter):
         data = {"value": leaf._default} if with_data and leaf._loaded else None
         explored = list(leaf._range) if leaf._range is not None else None
-        return NodeRecord(path, NodeKind.PARAMETER, leaf.comment, dict(leaf.annotations), data, explored)
+        comment = checked_comment(leaf.comment, repr(path))
+        return NodeRecord(path, NodeKind.PARAMETER, comment, dict(leaf.annotations), data, explored)
     assert isinstance(leaf, Result)
     data = dict(leaf._items) if with_data and leaf._items is not None else None
+    comment = checked_comment(leaf.comment, repr(path))
     return NodeRecord(
-        path, NodeKind.RESULT, leaf.comment, dict(leaf.annotations), data, pickled=tuple(sorted(leaf._pickled))
+        path, NodeKind.RESULT, comment, dict(leaf.annotations), data, pickled=tuple(sorted(leaf._pickled))
     )
 
 
@@ -38,7 +54,8 @@ def node_records(traj: Trajectory, nodes: Iterable[Node] | None = None) -> list[
             records.append(leaf_record(node, node.full_name))
         else:
             assert isinstance(node, Group)
-            records.append(NodeRecord(node.full_name, NodeKind.GROUP, node.comment, dict(node.annotations)))
+            comment = checked_comment(node.comment, repr(node.full_name))
+            records.append(NodeRecord(node.full_name, NodeKind.GROUP, comment, dict(node.annotations)))
     for node in [traj, *nodes]:
         if isinstance(node, Group):
             prefix = node.full_name + "." if node.full_name else ""

@@ -26,6 +26,7 @@ from typing import Any, Callable, Sequence
 import numpy as np
 
 from pypet_rebuild._pickled import PickledValue, PickleMet, unsafe_place
+from pypet_rebuild._checksums import seal, unseal
 from pypet_rebuild._value_codecs import (
     BUILTIN_TAGS,
     PLUGIN_PREFIX,
@@ -276,16 +277,17 @@ def pack(
     buffer.write(header)
     for array in arrays:
         np.lib.format.write_array(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
+    return seal(buffer.getvalue())
 
 
 def unpack(data: bytes, registry: ValueTypeRegistry | None = None, *, metadata: bool = False) -> Any:
     """Inverse of :func:`pack`; like :func:`decode`, it never unpickles.
 
-    A blob that is not one :func:`pack` wrote whole (damaged, truncated,
-    crafted) is a ``StorageError``, never a crash deep in numpy or json.
+    A blob whose checksum fails is a ``DamagedDataError``; one that is not
+    one :func:`pack` wrote whole (truncated, crafted) is a ``StorageError``,
+    never a crash deep in numpy or json.
     """
-    data = bytes(data)
+    data = unseal(bytes(data))
     if not data.startswith(_PACK_MAGIC):
         raise StorageError("data is not a pypet-rebuild value blob (bad magic bytes); the stored data is damaged")
     try:

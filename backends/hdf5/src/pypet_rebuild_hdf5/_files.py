@@ -23,7 +23,9 @@ from typing import Any, TypeVar
 
 import h5py
 
-from pypet_rebuild.errors import PypetRebuildError, SchemaVersionError, StorageError, StorageWarning
+from pypet_rebuild.errors import (
+    DamagedDataError, PypetRebuildError, SchemaVersionError, StorageError, StorageWarning,
+)
 
 from pypet_rebuild_hdf5._journal import (
     ACTIVE, HEADER_SIZE, IDLE, JournaledFile, JournalHeader, read_header, recover,
@@ -108,9 +110,11 @@ class FileAccess:
 
     def _damaged(self, exc: Exception, what: str) -> Exception:
         """Errors of ours pass; anything h5py raises while reading means a damaged file."""
+        where = f" while reading {what}" if what else ""
+        if isinstance(exc, DamagedDataError):
+            return DamagedDataError(f"HDF5 storage {self.path!r}{where}: {exc}")
         if isinstance(exc, PypetRebuildError):
             return exc
-        where = f" while reading {what}" if what else ""
         return StorageError(
             f"HDF5 storage {self.path!r} cannot be read{where}: the file is damaged "
             f"({type(exc).__name__}: {exc}). Restore it from a backup; parts that still read can be "
