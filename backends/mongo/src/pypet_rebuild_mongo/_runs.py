@@ -129,6 +129,9 @@ class RunStore:
         """Visible status entries, one per run: the highest ``seq`` wins
         while a write is settling."""
         entries: dict[int, StatusEntry] = {}
+        # A copy: mongomock adds ``_id`` to the projection it is handed, which
+        # would turn the shared exclusion into an inclusion for later reads.
+        projection = None if projection is None else dict(projection)
         for chunk in self.store.runs.find(snapshot.query(**condition), projection):
             for entry in status_entries(chunk):
                 held = entries.get(entry.idx)
