@@ -8,9 +8,10 @@ import inspect
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
+from pypet_rebuild._run_selection import checked_runs, selected_pending
 from pypet_rebuild.errors import JobError, RunFailedError, RunnerError, StorageError
 from pypet_rebuild.logs import LOGGER_NAME, configure_logging, detach_handlers
 from pypet_rebuild.mapped_job import map_arguments
@@ -45,6 +46,12 @@ class Environment:
     goes on: every ``batch_size`` runs or ``store_interval`` seconds.
     ``allow_pickle=True`` lets a resumed trajectory unpickle stored pickled
     results when they are touched; allow it only for data you trust.
+
+    ``runs=indices`` runs only those of the given indices that are not
+    completed yet. With ``resume=True`` it also stores nothing but their
+    runs: what one of many writers into the same trajectory does (a SLURM
+    array task, a user's own launcher); ``runs=[]`` on a new trajectory
+    stores it and runs nothing, for such writers to take up.
     """
 
     def __init__(
@@ -66,6 +73,7 @@ class Environment:
         batch_size: int = 1000,
         store_interval: float = 5.0,
         storage_options: dict[str, Any] | None = None,
+        runs: Iterable[int] | None = None,
         plugin_host: PluginHost | None = None,
         **runner_options: Any,
     ) -> None:
@@ -105,6 +113,8 @@ class Environment:
         self.traj = self.trajectory
         if storage is None:
             storage = os.path.join("results", f"{self.trajectory.name}.h5")
+        self._selected_runs = checked_runs(runs)
+        self._adds_runs_only = resume and runs is not None
         if self.runner.is_coordinator:
             self._attach_storage(storage, resume, storage_options or {})
             self.trajectory.metadata.update(environment_metadata(self.trajectory.name, time.time()))
@@ -149,6 +159,8 @@ class Environment:
     def _ensure_stored(self) -> None:
         assert self.backend is not None
         traj = self.trajectory
+        if self._adds_runs_only:
+            return  # one of many writers: the trajectory's nodes belong to whoever created it
         traj.metadata["explored_parameters"] = list(traj.explored_parameters)
         if not self._created_in_storage:
             info = TrajectoryInfo(traj.name, traj.created, traj.comment, dict(traj.metadata))
@@ -214,7 +226,7 @@ class Environment:
     def _run_pending(self, call: Call) -> list[tuple[int, Any]]:
         job, args, kwargs = call.function, call.args, call.kwargs
         traj = self.trajectory
-        indices = traj.pending_runs()
+        indices = selected_pending(traj.pending_runs(), self._selected_runs, len(traj))
         plan = RunPlan(traj, job, args, dict(kwargs), indices, self.log_folder)
         self.runner.check_plan(plan)
         if not self.runner.is_coordinator:
@@ -232,7 +244,8 @@ class Environment:
         finally:
             collector.flush()
             assert self.backend is not None
-            self.backend.store_nodes(traj.name, node_records(traj))
+            if not self._adds_runs_only:
+                self.backend.store_nodes(traj.name, node_records(traj))
         results = collector.results()
         self.host.hook.pypet_rebuild_exploration_finished(environment=self, trajectory=traj, results=results)
         collector.report()
@@ -249,7 +262,9 @@ class Environment:
         """
         if not self.runner.is_coordinator:  # compute-only processes run what the coordinator sends
             return self.run(job)
-        return self.run(map_arguments(job, self.trajectory.pending_runs(), iter_args, iter_kwargs))
+        traj = self.trajectory
+        pending = selected_pending(traj.pending_runs(), self._selected_runs, len(traj))
+        return self.run(map_arguments(job, pending, iter_args, iter_kwargs))
 
     def close(self) -> None:
         """Close the storage and detach this environment's log handlers."""
