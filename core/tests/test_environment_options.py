@@ -102,3 +102,22 @@ def test_exploration_started_names_the_pending_runs() -> None:
         env.trajectory.expand({"x": [4, 5]})
         env.run(_job)
     assert plugin.started == [[0, 1, 2], [3, 4]]
+
+
+def test_plugin_value_types_are_known_before_any_environment_exists() -> None:
+    """A script's first line may be ``add_parameter`` with a plugin's type; workers start the same way."""
+    import subprocess
+    import sys
+    from importlib import metadata
+
+    if not any(ep.name == "example" for ep in metadata.entry_points(group="pypet_rebuild")):
+        pytest.skip("tests/example_plugin is not installed (pip install -r requirements-dev.txt)")
+    script = (
+        "from fractions import Fraction\n"
+        "from pypet_rebuild import Trajectory, values\n"
+        "traj = Trajectory('fresh')\n"
+        "traj.add_parameter('ratio', Fraction(1, 3))\n"
+        "print(values.unpack(values.pack(Fraction(2, 7))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "2/7"

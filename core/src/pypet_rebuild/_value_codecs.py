@@ -143,6 +143,8 @@ class Encoder:
             from pypet_rebuild._sparse_codec import encode_sparse
 
             return encode_sparse(value, where)
+        if self.registry._load_deferred():  # plugins not loaded in this process yet
+            return self._encode(value, where)
         raise unsupported(value, where)
 
     def _int(self, value: int, where: str) -> dict:
@@ -240,6 +242,8 @@ class Decoder:
         if isinstance(tag, str) and tag.startswith(PLUGIN_PREFIX):
             short = tag[len(PLUGIN_PREFIX):]
             entry = self.registry._entry_for_tag(short)
+            if entry is None and self.registry._load_deferred():
+                entry = self.registry._entry_for_tag(short)
             if entry is not None:
                 return entry[2](self.decode(payload))
             raise UnsupportedTypeError(

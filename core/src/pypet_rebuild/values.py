@@ -74,9 +74,10 @@ class ValueTypeRegistry:
     class and loaded back as the wrong type.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, deferred_loader: Callable[[], None] | None = None) -> None:
         self._by_class: dict[type, tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] = {}
         self._by_tag: dict[str, tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] = {}
+        self._deferred_loader = deferred_loader
 
     def add(
         self,
@@ -139,6 +140,20 @@ class ValueTypeRegistry:
         entry = self._by_class.get(cls)
         return entry[0] if entry else None
 
+    def _load_deferred(self) -> bool:
+        """Run the deferred loader once; True if it ran (so a lookup may now succeed).
+
+        The process-wide registry is filled by the plugin host, which a
+        script that never opened an Environment (``traj.add_parameter("tau",
+        10 * ms)`` first) or a runner's worker process has not built yet: the
+        codecs call this before they call a type unknown.
+        """
+        loader, self._deferred_loader = self._deferred_loader, None
+        if loader is None:
+            return False
+        loader()
+        return True
+
     # Used by the codec modules; not part of the public surface.
     def _entry_for_type(self, cls: type) -> tuple[str, Callable, Callable] | None:
         return self._by_class.get(cls)
@@ -148,7 +163,13 @@ class ValueTypeRegistry:
 
 
 _BUILTIN_CLASSES = frozenset((type(None), *SCALAR_TYPES, list, tuple, dict, np.ndarray))
-_DEFAULT_REGISTRY = ValueTypeRegistry()
+def _build_plugin_host() -> None:
+    from pypet_rebuild.plugins import get_plugin_host
+
+    get_plugin_host()
+
+
+_DEFAULT_REGISTRY = ValueTypeRegistry(deferred_loader=_build_plugin_host)
 
 
 def default_registry() -> ValueTypeRegistry:
