@@ -18,14 +18,8 @@ from urllib.parse import unquote, urlsplit
 
 __all__ = ["install_command", "checkout_install"]
 
-# The checkout folder of each plugin that lives in this repository.
-PLUGIN_FOLDERS = {
-    "hdf5": "backends/hdf5",
-    "sql": "backends/sql",
-    "mongo": "backends/mongo",
-    "multiprocessing": "runners/multiprocessing",
-    "mpi": "runners/mpi",
-}
+# Where the checkout keeps its distributions: backends/sql, runners/mpi, ...
+_KIND_FOLDERS = ("backends", "runners", "integrations")
 
 
 @functools.cache
@@ -58,14 +52,14 @@ def install_command(plugin: str, direct_url: Mapping[str, Any] | None | bool = T
     the installed core was installed (tests pass a record or ``None``)."""
     record = _core_direct_url() if direct_url is True else direct_url
     checkout = checkout_install(record)  # type: ignore[arg-type]
-    folder = PLUGIN_FOLDERS.get(plugin)
-    if checkout is not None and folder is not None:
+    if checkout is not None:
         root, editable = checkout
-        target = root / folder
-        if (target / "pyproject.toml").is_file():
-            flag = "-e " if editable else ""
-            return (
-                f"pip install {flag}{shlex.quote(str(target))} (pypet-rebuild is installed from the "
-                f"checkout {root}, whose sibling distributions are not on the package index)"
-            )
+        for kind in _KIND_FOLDERS:
+            target = root / kind / plugin
+            if (target / "pyproject.toml").is_file():
+                flag = "-e " if editable else ""
+                return (
+                    f"pip install {flag}{shlex.quote(str(target))} (pypet-rebuild is installed from the "
+                    f"checkout {root}, whose sibling distributions are not on the package index)"
+                )
     return f"pip install 'pypet-rebuild[{plugin}]'"
