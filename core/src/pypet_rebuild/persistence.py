@@ -165,7 +165,7 @@ def fill_trajectory(
     rank = {name: i for i, name in enumerate(order)}
     traj._explored = dict(sorted(traj._explored.items(), key=lambda item: rank.get(item[0], len(rank))))
     # Runs past the explored length belong to an interrupted merge (see merging): not part of the exploration.
-    traj._runs.record_all([r for r in backend.load_run_infos(traj.name) if r.idx < len(traj)])
+    traj._runs.record_columns(backend.load_run_columns(traj.name), len(traj))
 
 
 def load_trajectory(

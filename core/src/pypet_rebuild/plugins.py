@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import pluggy
 
 from pypet_rebuild import hookspecs
+from pypet_rebuild._install_hint import install_command
 from pypet_rebuild.errors import MissingPluginError, PluginError, PluginLoadError, StorageError
 from pypet_rebuild.provenance import package_version
 from pypet_rebuild.registries import EnvironmentOptionRegistry, RunnerRegistry, StorageRegistry
@@ -199,7 +200,7 @@ class PluginHost:
         if info is not None and info.error is not None:
             error = PluginLoadError(
                 f"{what} needs the plugin {plugin_name!r}, which is installed but failed to load: "
-                f"{info.error!r}; reinstall it with pip install 'pypet-rebuild[{plugin_name}]'"
+                f"{info.error!r}; reinstall it with {install_command(plugin_name)}"
             )
             error.__cause__ = info.error
             return error
@@ -209,7 +210,7 @@ class PluginHost:
             )
         return MissingPluginError(
             f"{what} needs the plugin {plugin_name!r}, which is not installed; "
-            f"install it with: pip install 'pypet-rebuild[{plugin_name}]'"
+            f"install it with: {install_command(plugin_name)}"
         )
 
     def open_storage(self, url: str | os.PathLike[str], **options: Any) -> StorageBackend:

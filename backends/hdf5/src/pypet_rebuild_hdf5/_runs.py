@@ -23,7 +23,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from pypet_rebuild.storage.records import NodeRecord, RunRecord, RunStatus
+from pypet_rebuild.storage.records import NodeRecord, RunColumns, RunRecord, RunStatus
 from pypet_rebuild.values import pack, unpack
 
 from pypet_rebuild_hdf5._columns import PACKED_DTYPE, Rows, big_rows, chunk_rows
@@ -158,6 +158,19 @@ class RunsState:
             columns = self._root.get("columns") if self._root is not None else None
             self._paths = {name: _RunPath(columns[name]) for name in columns} if columns is not None else {}
         return self._paths
+
+    def run_columns(self) -> RunColumns:
+        table = self._status.dataset if self._status is not None else None
+        entries = table[()] if table is not None else np.zeros(0, dtype=STATUS_DTYPE)
+        entries = entries[np.argsort(entries["idx"], kind="stable")]
+        errors: dict[int, str] = {}
+        if self._errors is not None:
+            runs, texts = self._errors.read()
+            errors = {int(i): bytes(t).decode("utf-8") for i, t in zip(runs, texts)}
+        return RunColumns(
+            entries["idx"].astype(np.int64), entries["status"].astype(np.int8),
+            entries["started"].astype(np.float64), entries["finished"].astype(np.float64), errors,
+        )
 
     def run_infos(self) -> list[RunRecord]:
         table = self._status.dataset if self._status is not None else None

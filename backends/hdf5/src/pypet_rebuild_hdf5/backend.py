@@ -18,7 +18,7 @@ import numpy as np
 
 from pypet_rebuild.errors import StorageError, TrajectoryNotFoundError
 from pypet_rebuild.storage.base import Capability, StorageBackend
-from pypet_rebuild.storage.records import NodeRecord, RunRecord, TrajectoryInfo
+from pypet_rebuild.storage.records import NodeRecord, RunColumns, RunRecord, TrajectoryInfo
 
 from pypet_rebuild_hdf5 import _nodes
 from pypet_rebuild_hdf5._files import FileAccess, Session
@@ -195,6 +195,10 @@ class HDF5Backend(StorageBackend):
 
     def load_run_infos(self, name: str) -> list[RunRecord]:
         return self._files.read(lambda session: self._runs(session, name).run_infos(),
+                                f"the run records of {self._where(name)}")
+
+    def load_run_columns(self, name: str) -> RunColumns:
+        return self._files.read(lambda session: self._runs(session, name).run_columns(),
                                 f"the run records of {self._where(name)}")
 
     def load_run(self, name: str, idx: int, *, with_data: bool = True) -> list[NodeRecord]:
