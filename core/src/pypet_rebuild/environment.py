@@ -11,6 +11,7 @@ from typing import Any
 
 from pypet_rebuild.errors import JobError, RunFailedError, StorageError
 from pypet_rebuild.logs import LOGGER_NAME, configure_logging, detach_handlers
+from pypet_rebuild.mapped_job import map_arguments
 from pypet_rebuild.persistence import LoadLevel, fill_trajectory
 from pypet_rebuild.plugins import PluginHost, get_plugin_host, mask_url
 from pypet_rebuild.progress import Progress
@@ -34,7 +35,9 @@ class Environment:
     the trajectory goes to ``results/<trajectory name>.h5``, so nothing is
     lost when the script ends. ``runner``
     names a runner plugin and extra keyword arguments are its options
-    (``ncores=4``). Finished runs are stored in batches while the exploration
+    (``ncores=4``), except those a plugin claims through
+    ``pypet_rebuild_register_environment_options`` (``git_repository=...``),
+    which land in ``plugin_options``. Finished runs are stored in batches while the exploration
     goes on: every ``batch_size`` runs or ``store_interval`` seconds.
     """
 
@@ -61,6 +64,7 @@ class Environment:
         if resume and overwrite:
             raise StorageError("resume=True continues a stored trajectory; it cannot be combined with overwrite=True")
         self.host = plugin_host or get_plugin_host()
+        self.plugin_options, runner_options = self.host.environment_options.split(runner_options)
         self.runner = self.host.make_runner(runner, **runner_options)
         self.fail_fast = fail_fast
         self.progress = progress
@@ -85,7 +89,11 @@ class Environment:
         if self.runner.is_coordinator:
             self._attach_storage(storage, resume, storage_options or {})
             self.trajectory.metadata.update(environment_metadata(self.trajectory.name, time.time()))
-            self.host.hook.pypet_rebuild_environment_created(environment=self)
+            try:
+                self.host.hook.pypet_rebuild_environment_created(environment=self)
+            except BaseException:  # a plugin refused (e.g. git_fail): release the storage it opened
+                self.close()
+                raise
 
     @property
     def name(self) -> str:
@@ -149,6 +157,7 @@ class Environment:
             self.runner.execute(plan, lambda outcome: None, lambda idx: None)
             return []
         self._ensure_stored()
+        self.host.hook.pypet_rebuild_exploration_started(environment=self, trajectory=traj, indices=list(indices))
         logger.info("running %d of %d runs of %r with the %s runner", len(indices), len(traj), traj.name, self.runner.name)
         collector = _OutcomeCollector(self, len(indices))
         try:
@@ -164,6 +173,19 @@ class Environment:
         self.host.hook.pypet_rebuild_exploration_finished(environment=self, trajectory=traj, results=results)
         collector.report()
         return results
+
+    def run_map(self, job: Callable[..., Any], *iter_args: Any, **iter_kwargs: Any) -> list[tuple[int, Any]]:
+        """Like :meth:`run`, but each pending run gets its own arguments.
+
+        The k-th run not yet completed is called as
+        ``job(traj, a[k] for a in iter_args, **{n: v[k] for n, v in iter_kwargs})``;
+        every iterable needs one item per pending run. Works with every runner,
+        so ``toolbox.register("map", env.run_map)`` evaluates a DEAP population
+        in parallel once the trajectory is expanded by one point per individual.
+        """
+        if not self.runner.is_coordinator:  # compute-only processes run what the coordinator sends
+            return self.run(job)
+        return self.run(map_arguments(job, self.trajectory.pending_runs(), iter_args, iter_kwargs))
 
     def close(self) -> None:
         """Close the storage and detach this environment's log handlers."""

@@ -26,6 +26,8 @@ __all__ = [
     "RunnerError",
     "JobError",
     "RunFailedError",
+    "MergeError",
+    "StorageWarning",
 ]
 
 
@@ -107,3 +109,11 @@ class JobError(PypetRebuildError, TypeError):
 
 class RunFailedError(PypetRebuildError):
     """One or more runs raised; raised at the end of ``run`` when asked to."""
+
+
+class MergeError(PypetRebuildError, ValueError):
+    """Two trajectories cannot be merged as asked (different parameters, nothing to add)."""
+
+
+class StorageWarning(UserWarning):
+    """Storage found something wrong that it could repair without losing data (said what it did)."""

@@ -142,7 +142,8 @@ def fill_trajectory(
     order = traj.metadata.get("explored_parameters") or []
     rank = {name: i for i, name in enumerate(order)}
     traj._explored = dict(sorted(traj._explored.items(), key=lambda item: rank.get(item[0], len(rank))))
-    traj._runs.record_all(backend.load_run_infos(traj.name))
+    # Runs past the explored length belong to an interrupted merge (see merging): not part of the exploration.
+    traj._runs.record_all([r for r in backend.load_run_infos(traj.name) if r.idx < len(traj)])
 
 
 def load_trajectory(

@@ -136,7 +136,9 @@ class RunAccess:
         traj: Trajectory = self  # type: ignore[assignment]
         if self._storage is not None and not self._runs_in_memory():
             run_path, _ = self._resolve_run_path(name)
-            return self._storage.load_column_array(traj.name, run_path, _default_item(run_path, item))
+            indices, values = self._storage.load_column_array(traj.name, run_path, _default_item(run_path, item))
+            visible = indices < len(traj)  # runs past the length: an interrupted merge's (see merging)
+            return (indices, values) if visible.all() else (indices[visible], values[visible])
         indices, values = self._column(name, item)
         return np.asarray(indices, dtype=np.int64), np.asarray(values)
 
@@ -157,7 +159,7 @@ class RunAccess:
         if stored:
             assert self._storage is not None
             stored_idx, stored_values = self._storage.load_column(traj.name, run_path, item)
-            found.update(zip((int(i) for i in stored_idx), stored_values))
+            found.update((int(i), v) for i, v in zip(stored_idx, stored_values) if i < len(traj))
         for group_name, group in self._runs_group(branch)._children.items():
             leaf = group.get(rest, None)
             if isinstance(leaf, Leaf):

@@ -10,12 +10,13 @@ from pypet_rebuild.plugins import PluginHost, get_plugin_host
 from pypet_rebuild.storage.base import StorageBackend
 from pypet_rebuild.storage.records import TrajectoryInfo
 
-__all__ = ["copy_trajectory"]
+__all__ = ["copy_trajectory", "open_storage", "StorageLike"]
 
 StorageLike = str | os.PathLike[str] | StorageBackend
 
 
-def _open(storage: StorageLike, host: PluginHost) -> tuple[StorageBackend, bool]:
+def open_storage(storage: StorageLike, host: PluginHost) -> tuple[StorageBackend, bool]:
+    """The backend for ``storage``, and whether the caller opened it (and must close it)."""
     if isinstance(storage, StorageBackend):
         return storage, False
     return host.open_storage(storage), True
@@ -38,8 +39,8 @@ def copy_trajectory(
     bounded memory. Returns the destination's trajectory info.
     """
     host = plugin_host or get_plugin_host()
-    src, close_src = _open(source, host)
-    dst, close_dst = _open(destination, host)
+    src, close_src = open_storage(source, host)
+    dst, close_dst = open_storage(destination, host)
     try:
         info = resolve_trajectory_name(src, name, index)
         target = TrajectoryInfo(new_name or info.name, info.created, info.comment, dict(info.metadata))

@@ -112,7 +112,7 @@ class _StatusTable:
             self._rows[runs] = np.arange(len(runs))
         return self._rows
 
-    def write(self, entries: np.ndarray) -> np.ndarray:
+    def write(self, entries: np.ndarray, filters: dict[str, Any]) -> np.ndarray:
         """Insert or overwrite rows; returns the run indices that were stored before."""
         rows_of = self.rows_of()
         runs = entries["idx"]
@@ -123,7 +123,8 @@ class _StatusTable:
         table = self.dataset
         if table is None:
             table = self._dataset = self.root.create_dataset(
-                "status", shape=(0,), maxshape=(None,), dtype=STATUS_DTYPE, chunks=(chunk_rows(STATUS_DTYPE.itemsize),)
+                "status", shape=(0,), maxshape=(None,), dtype=STATUS_DTYPE,
+                chunks=(chunk_rows(STATUS_DTYPE.itemsize),), fletcher32=bool(filters.get("fletcher32")),
             )
         if replaced.any():
             order = np.argsort(old_rows[replaced])
@@ -217,7 +218,7 @@ class RunsState:
             self._root = self.trajectory.create_group(RUNS_GROUP)
             self._status = _StatusTable(self._root)
         assert self._status is not None
-        replaced = self._status.write(prepared.status)
+        replaced = self._status.write(prepared.status, filters)
         if len(replaced):
             self._drop(replaced)
         if prepared.errors:
