@@ -69,6 +69,10 @@ class Layout:
     @classmethod
     def walk(cls, group: h5py.Group) -> Layout:
         layout = cls(group)
+        for name in group:
+            link = group.get(name, getlink=True)
+            if isinstance(link, h5py.SoftLink):
+                layout.nodes.append(TreeNode(name, "link", link_target=layout._target(link)))
         for branch in BRANCHES:
             if isinstance(group.get(branch), h5py.Group):
                 layout._walk(group[branch], branch, branch)
