@@ -10,7 +10,6 @@ one-row table, an ``ArrayParameter`` in arrays named by index, a
 
 from __future__ import annotations
 
-import io
 from typing import Any
 
 import h5py
@@ -18,6 +17,7 @@ import h5py
 from pypet_rebuild.errors import StorageError
 
 from pypet_rebuild_compat._pytables import read_array, read_table, text, unpickle
+from pypet_rebuild_compat._sparse import SPARSE_ID, component_names, from_components, from_hex_npz, split_results
 
 __all__ = [
     "LeafData",
@@ -30,7 +30,6 @@ __all__ = [
 ]
 
 _ARRAY_ID = "__rr__"
-_SPARSE_ID = "__spsp__"
 _PROTOCOL = "__pckl_prtcl__"
 _PARAMETER_CLASSES = {"Parameter", "ArrayParameter", "SparseParameter", "PickleParameter"}
 
@@ -108,10 +107,14 @@ def read_items(leaf: LeafData, wanted: set[str] | None = None, group: h5py.Group
     return found
 
 
-def _from_hex_npz(serial: Any) -> Any:
-    import scipy.sparse as sparse
-
-    return sparse.load_npz(io.BytesIO(bytes.fromhex(text(serial))))
+def _explored_matrix(items: dict[str, Any], index: int, table: Any, row: int) -> Any:
+    if f"xspm{SPARSE_ID}{index:08d}" in items:
+        return from_hex_npz(items[f"xspm{SPARSE_ID}{index:08d}"])
+    names = component_names(table["is_dia"].iloc[row])
+    for pattern in (f"explored{SPARSE_ID}.set_{index // 1000:05d}.xspm_{{}}_{index:08d}", f"xspm{SPARSE_ID}{{}}{SPARSE_ID}{index:08d}"):
+        if pattern.format(names[0]) in items:
+            return from_components({name: items[pattern.format(name)] for name in names})
+    raise StorageError(f"pypet's explored sparse matrix number {index} is missing")
 
 
 def _array_name(index: int, items: dict[str, Any]) -> str:
@@ -125,8 +128,11 @@ def parameter_value(leaf: LeafData, items: dict[str, Any]) -> Any:
     """The default value of a pypet parameter from its items."""
     if leaf.class_name == "PickleParameter":
         return unpickle(items["data"], leaf.where(), leaf.allow_pickle) if "data" in items else None
-    if f"data{_SPARSE_ID}" in items:
-        return _from_hex_npz(items[f"data{_SPARSE_ID}"])
+    if f"data{SPARSE_ID}" in items:
+        return from_hex_npz(items[f"data{SPARSE_ID}"])
+    if f"data{SPARSE_ID}is_dia" in items:
+        names = component_names(items[f"data{SPARSE_ID}is_dia"])
+        return from_components({name: items[f"data{SPARSE_ID}{name}"] for name in names})
     if f"data{_ARRAY_ID}" in items:
         return items[f"data{_ARRAY_ID}"]
     if "data" in items:
@@ -137,15 +143,15 @@ def parameter_value(leaf: LeafData, items: dict[str, Any]) -> Any:
 
 def explored_range(leaf: LeafData, items: dict[str, Any]) -> list[Any] | None:
     """The explored values of a pypet parameter, or None if it was not explored."""
-    for key in (f"explored_data{_SPARSE_ID}", f"explored_data{_ARRAY_ID}", "explored_data"):
+    for key in (f"explored_data{SPARSE_ID}", f"explored_data{_ARRAY_ID}", "explored_data"):
         if key not in items:
             continue
         table = items[key]
         if key == "explored_data" and leaf.class_name != "PickleParameter":
             return list(table["data"])
         indices = [int(i) for i in table["idx"]]
-        if key.endswith(_SPARSE_ID):
-            return [_from_hex_npz(items[f"xspm{_SPARSE_ID}{i:08d}"]) for i in indices]
+        if key.endswith(SPARSE_ID):
+            return [_explored_matrix(items, i, table, row) for row, i in enumerate(indices)]
         if key.endswith(_ARRAY_ID):
             return [items[_array_name(i, items)] for i in indices]
         return [unpickle(items[f"xp_{i:08d}"], leaf.where(f"xp_{i:08d}"), leaf.allow_pickle) for i in indices]
@@ -165,11 +171,5 @@ def result_items(leaf: LeafData, items: dict[str, Any]) -> tuple[dict[str, Any],
     if leaf.class_name == "PickleResult":
         data = {key: unpickle(value, leaf.where(key), leaf.allow_pickle) for key, value in items.items() if key != _PROTOCOL}
         return data, tuple(sorted(data))
-    data = {}
-    for key, value in items.items():
-        if key.endswith(_SPARSE_ID):
-            data[key[: -len(_SPARSE_ID)]] = _from_hex_npz(value)
-        else:
-            data[key] = value
-    return data, ()
+    return split_results(items), ()
 

@@ -40,6 +40,7 @@ def simulate(traj):
     )
     traj.f_add_result("frames.table", pd.DataFrame({"a": [traj.x, 2 * traj.x], "b": [0.5, traj.y]}))
     traj.f_add_derived_parameter("doubled", 2 * traj.x, comment="per-run derived")
+    traj.f_add_result("runs.$set.$.grouped", traj.v_idx, comment="in a run set group")
     return product
 
 
@@ -70,12 +71,16 @@ def write_kinds(path):
     traj.f_get("model.x").v_annotations.unit = "mV"
     traj.f_get("model.x").v_annotations.rank = 3
     traj.parameters.model.v_annotations.author = "tester"
-    traj.f_explore(cartesian_product({"model.x": [1, 2, 3], "model.y": [0.5, 1.5]}))
+    space = cartesian_product({"model.x": [1, 2, 3], "model.y": [0.5, 1.5]})
+    space["model.weights"] = [np.full((2, 2), float(i)) for i in range(6)]
+    space["model.connect"] = [sparse.csr_matrix(np.eye(3) * i) for i in range(6)]
+    traj.f_explore(space)
     traj.f_add_derived_parameter("setup.total", 6, comment="derived before the runs")
     traj.f_add_link("x_link", traj.f_get("model.x"))
     traj.parameters.f_add_link("alias", traj.f_get("model.y"))
     env.run(simulate)
-    traj.f_add_result("summary.products", np.array([float(v) for _, v in sorted(traj.f_get_from_runs("product", fast_access=True).items())]))
+    xs, ys = traj.f_get("model.x").f_get_range(), traj.f_get("model.y").f_get_range()
+    traj.f_add_result("summary.products", np.array([x * y for x, y in zip(xs, ys)]))
     traj.f_add_result(SparseResult, "summary.matrix", sparse.lil_matrix((4, 5)).tocsc(), note="an empty sparse matrix")
     traj.f_add_result("summary.series", pd.Series([1.0, 2.0, 3.0], index=[10, 20, 30], name="s"))
     traj.f_add_result("summary.nested", info={"alpha": 1, "beta": 2.5})
@@ -97,6 +102,7 @@ def write_pickled(path):
     traj = env.trajectory
     traj.f_add_parameter(PickleParameter, "obj", {"k": [1, 2]}, comment="pickled dict")
     traj.f_add_parameter("plain", 3)
+    traj.f_explore({"obj": [{"k": [i]} for i in range(3)]})
     traj.f_add_result(PickleResult, "blob", thing={"set": {1, 2}}, other=[1, "two"])
     traj.f_add_result("frame", pd.DataFrame({"word": ["x", "yy"], "n": [1, 2]}))
     traj.f_get("plain").v_annotations.tags = ["a", "b"]
