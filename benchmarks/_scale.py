@@ -12,7 +12,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from _pypet_venv import REFERENCES
+from pypet_rebuild_compat.reference import REFERENCES
 from _plan import PYPET_SERIAL, Context, attempt, missing_row
 from _report import Row
 

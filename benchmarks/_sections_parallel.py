@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from _pypet_venv import REFERENCES
+from pypet_rebuild_compat.reference import REFERENCES
 from _plan import PYPET_MULTIPROC, Context, attempt, missing_row, pypet_config_text
 from _report import Row
 from _sides import runner_status, storage_status

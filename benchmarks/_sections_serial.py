@@ -12,7 +12,7 @@ from _plan import (
     missing_row,
     pypet_config_text,
 )
-from _pypet_venv import REFERENCES, PypetReference
+from pypet_rebuild_compat.reference import REFERENCES, PypetReference
 from _report import Row
 
 TRIVIAL = "Trivial job (z = x * y stored per run), serial, HDF5, logging off"

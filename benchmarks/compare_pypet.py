@@ -30,7 +30,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 from _plan import Context, Plan  # noqa: E402
-from _pypet_venv import REFERENCES, ensure_pypet_venv, venv_python  # noqa: E402
+from pypet_rebuild_compat.reference import REFERENCES, ensure_pypet_venv, venv_python  # noqa: E402
 from _report import Row, plain_table, update_docs, write_outputs  # noqa: E402
 from _scale import plot_scale, scale  # noqa: E402
 from _sections_parallel import cpu_speedup, databases, mp_trivial  # noqa: E402

@@ -1,4 +1,4 @@
-"""``python -m pypet_rebuild``: list plugins, list and copy stored trajectories."""
+"""``python -m pypet_rebuild``: list plugins, list and copy stored trajectories, import pypet files."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import argparse
 import sys
 from collections.abc import Sequence
 
-from pypet_rebuild.errors import PypetRebuildError
+from pypet_rebuild.errors import MissingPluginError, PypetRebuildError
 from pypet_rebuild.plugins import get_plugin_host, mask_url
 from pypet_rebuild.transfer import copy_trajectory
 
@@ -55,6 +55,31 @@ def _copy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _import_pypet(args: argparse.Namespace) -> int:
+    try:
+        from pypet_rebuild_compat import import_pypet
+    except ImportError as error:
+        raise MissingPluginError(
+            "import-pypet needs the plugin 'compat', which is not installed; "
+            "install it with: pip install 'pypet-rebuild[compat]'"
+        ) from error
+    for info in import_pypet(
+        args.source, args.destination, args.name, allow_pickle=args.allow_pickle, overwrite=args.overwrite
+    ):
+        print(f"imported {info.name!r} from {args.source} to {mask_url(args.destination)}")
+    return 0
+
+
+def _add_import_pypet(commands: argparse._SubParsersAction) -> None:
+    command = commands.add_parser("import-pypet", help="convert a file written by pypet to any storage")
+    command.add_argument("source", help="the pypet HDF5 file (opened read-only)")
+    command.add_argument("destination", help="a storage URL or file path")
+    command.add_argument("--name", action="append", help="a trajectory to import (repeatable; default: all)")
+    command.add_argument("--allow-pickle", action="store_true", help="unpickle pickled leaves (trusted files only)")
+    command.add_argument("--overwrite", action="store_true", help="replace trajectories of the same name")
+    command.set_defaults(func=_import_pypet)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="pypet-rebuild", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -69,6 +94,7 @@ def build_parser() -> argparse.ArgumentParser:
     copy.add_argument("--new-name", help="name in the destination (default: the same)")
     copy.add_argument("--overwrite", action="store_true", help="replace a trajectory of that name")
     copy.set_defaults(func=_copy)
+    _add_import_pypet(commands)
     return parser
 
 

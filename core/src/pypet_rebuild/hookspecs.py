@@ -31,6 +31,8 @@ def pypet_rebuild_register_storage_backends(registry: StorageRegistry) -> None:
     Called once when the plugin host is built. ``opener(url, **options)``
     must return a ``StorageBackend``; ``schemes`` are URL schemes it answers
     (``"sqlite"``), ``suffixes`` file endings of plain paths (``".h5"``).
+    ``recognizes(path)``, if given, is asked first about every existing file
+    path, for formats a suffix cannot tell apart (pypet's HDF5 files).
     """
 
 

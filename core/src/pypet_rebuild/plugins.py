@@ -223,7 +223,8 @@ class PluginHost:
                 raise self._missing(f"storage URL {mask_url(text)!r}", KNOWN_SCHEMES.get(scheme))
         else:
             suffix = Path(text).suffix
-            entry = self.storage.for_suffix(suffix)
+            entry = self.storage.recognizing(text) if Path(text).is_file() else None
+            entry = entry or self.storage.for_suffix(suffix)
             if entry is None:
                 if suffix.lower() not in KNOWN_SUFFIXES:
                     schemes = sorted(s for e in self.storage.entries.values() for s in e.schemes)

@@ -35,6 +35,9 @@ class BackendEntry:
     schemes: tuple[str, ...] = ()
     suffixes: tuple[str, ...] = ()
     plugin: str = ""
+    # For formats that a suffix cannot tell apart (another program's HDF5
+    # files): a cheap, read-only test of an existing file's contents.
+    recognizes: Callable[[str], bool] | None = None
 
 
 @dataclass(frozen=True)
@@ -56,6 +59,7 @@ class StorageRegistry:
         *,
         schemes: tuple[str, ...] | list[str] = (),
         suffixes: tuple[str, ...] | list[str] = (),
+        recognizes: Callable[[str], bool] | None = None,
     ) -> None:
         for scheme in schemes:
             owner = self.for_scheme(scheme)
@@ -66,11 +70,15 @@ class StorageRegistry:
                     "them with PYPET_REBUILD_DISABLE_PLUGINS"
                 )
         self.entries[name] = BackendEntry(
-            name, opener, tuple(schemes), tuple(s.lower() for s in suffixes), self.current_plugin
+            name, opener, tuple(schemes), tuple(s.lower() for s in suffixes), self.current_plugin, recognizes
         )
 
     def for_scheme(self, scheme: str) -> BackendEntry | None:
         return next((e for e in self.entries.values() if scheme in e.schemes), None)
+
+    def recognizing(self, path: str) -> BackendEntry | None:
+        """The first backend whose recogniser claims the existing file ``path``."""
+        return next((e for e in self.entries.values() if e.recognizes is not None and e.recognizes(path)), None)
 
     def for_suffix(self, suffix: str) -> BackendEntry | None:
         return next((e for e in self.entries.values() if suffix.lower() in e.suffixes), None)

@@ -1,9 +1,11 @@
-"""The separate virtual environments that hold the original pypet.
+"""The original pypet, installed in virtual environments of its own.
 
 Two references: pypet 0.6.1 predates numpy 2, pandas 2.3 and PyTables 3.10,
 so it gets its own environment on this interpreter; pypet 0.7.0 (the current
 release) runs on a current stack and gets an environment on a pyenv Python
->= 3.12. Each is made once and reused while it still imports.
+>= 3.12. Differential tests (files written and read by the real pypet) and
+the benchmarks against pypet both use the environments made here: each made
+once, reused while it still imports the wanted version.
 """
 
 from __future__ import annotations
@@ -12,8 +14,20 @@ import json
 import os
 import subprocess
 import sys
+import tarfile
 from dataclasses import dataclass
 from pathlib import Path
+
+__all__ = [
+    "PYPET_VERSION",
+    "PYPET_REQUIREMENTS",
+    "PypetReference",
+    "REFERENCES",
+    "venv_python",
+    "installed_versions",
+    "ensure_pypet_venv",
+    "sdist_member",
+]
 
 _VERSION_PROBE = (
     "import json, sys, numpy, pandas, tables, pypet; "
@@ -110,3 +124,38 @@ def ensure_pypet_venv(venv: Path, log: Path, reference: PypetReference = REFEREN
     if install.returncode != 0 or versions is None:
         raise RuntimeError(f"could not install {' '.join(reference.requirements)} into {venv}; see {log}")
     return versions
+
+#: the reference the differential tests use (the one that runs on every supported Python)
+PYPET_VERSION = REFERENCES[0].version
+PYPET_REQUIREMENTS = REFERENCES[0].requirements
+
+
+def sdist_member(member: str, cache: Path, log: Path) -> Path:
+    """One file of pypet's source distribution, downloaded from the package index once.
+
+    ``member`` is the path inside the archive below its top folder, e.g.
+    ``pypet/tests/testdata/pypet_v0_1b_6.hdf5``; the file is extracted into
+    ``cache`` and its path returned.
+    """
+    target = cache / member
+    if target.is_file():
+        return target
+    cache.mkdir(parents=True, exist_ok=True)
+    archive = cache / f"pypet-{PYPET_VERSION}.tar.gz"
+    if not archive.is_file():
+        with log.open("w") as out:
+            download = subprocess.run(
+                [sys.executable, "-m", "pip", "download", "--no-binary", ":all:", "--no-deps",
+                 "-d", str(cache), f"pypet=={PYPET_VERSION}"],
+                stdout=out,
+                stderr=out,
+            )
+        if download.returncode != 0 or not archive.is_file():
+            raise RuntimeError(f"could not download pypet {PYPET_VERSION}'s source distribution; see {log}")
+    with tarfile.open(archive) as tar:
+        source = tar.extractfile(f"pypet-{PYPET_VERSION}/{member}")
+        if source is None:
+            raise RuntimeError(f"{archive} holds no file {member}")
+        target.parent.mkdir(parents=True, exist_ok=True)
+        target.write_bytes(source.read())
+    return target
