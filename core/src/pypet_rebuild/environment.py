@@ -162,13 +162,14 @@ class Environment:
         if self._adds_runs_only:
             return  # one of many writers: the trajectory's nodes belong to whoever created it
         traj.metadata["explored_parameters"] = list(traj.explored_parameters)
+        records = node_records(traj)  # checks every node (e.g. comments) before anything is stored
         if not self._created_in_storage:
             info = TrajectoryInfo(traj.name, traj.created, traj.comment, dict(traj.metadata))
             self.backend.create_trajectory(info, overwrite=self._overwrite)
             self._created_in_storage = True
         else:
             self.backend.update_metadata(traj.name, dict(traj.metadata))
-        self.backend.store_nodes(traj.name, node_records(traj))
+        self.backend.store_nodes(traj.name, records)
 
     def add_postprocessing(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         """Call ``function(traj, results, *args, **kwargs)`` after the runs of every ``run``.
