@@ -4,6 +4,8 @@ pypet 0.6.1 predates numpy 2, pandas 2.3 and PyTables 3.10, so it cannot
 share our interpreter's packages. Differential tests (files written and read
 by the real pypet) and the benchmarks against pypet both use the environment
 made here: made once, reused while it still imports the wanted version.
+Another pypet version (0.5.2, for the layout before 0.6) runs on the same
+environment's packages from an overlay folder put first on ``PYTHONPATH``.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ __all__ = [
     "venv_python",
     "installed_versions",
     "ensure_pypet_venv",
+    "ensure_pypet_overlay",
     "sdist_member",
 ]
 
@@ -31,6 +34,7 @@ _VERSION_PROBE = (
     "print(json.dumps({'pypet': pypet.__version__, 'numpy': numpy.__version__, "
     "'pandas': pandas.__version__, 'tables': tables.__version__}))"
 )
+_OVERLAY_PROBE = "import importlib.metadata as m, sys; sys.path.insert(0, sys.argv[1]); print(m.version('pypet'))"
 
 
 def venv_python(venv: Path) -> Path:
@@ -69,6 +73,27 @@ def ensure_pypet_venv(venv: Path, log: Path) -> dict[str, str]:
     if install.returncode != 0 or versions is None:
         raise RuntimeError(f"could not install {' '.join(PYPET_REQUIREMENTS)} into {venv}; see {log}")
     return versions
+
+
+def ensure_pypet_overlay(venv: Path, overlay: Path, version: str, log: Path) -> Path:
+    """pypet ``version`` alone in ``overlay``, to run with ``venv``'s packages.
+
+    Run ``venv``'s Python with ``PYTHONPATH=overlay`` to use it; its
+    dependencies are those of the environment (``ensure_pypet_venv`` first).
+    """
+    python = str(venv_python(venv))
+    probe = subprocess.run([python, "-c", _OVERLAY_PROBE, str(overlay)], capture_output=True, text=True)
+    if probe.returncode == 0 and probe.stdout.strip() == version:
+        return overlay
+    with log.open("w") as out:
+        install = subprocess.run(
+            [python, "-m", "pip", "install", "--no-deps", "--upgrade", "--target", str(overlay), f"pypet=={version}"],
+            stdout=out,
+            stderr=out,
+        )
+    if install.returncode != 0:
+        raise RuntimeError(f"could not install pypet=={version} into {overlay}; see {log}")
+    return overlay
 
 
 def sdist_member(member: str, cache: Path, log: Path) -> Path:

@@ -13,7 +13,10 @@ import sys
 import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
-from pypet import (
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import old_numpy_names  # noqa: E402,F401  (before pypet)
+from pypet import (  # noqa: E402
     ArrayParameter,
     Environment,
     PickleParameter,
