@@ -13,6 +13,13 @@ def trivial_job(traj: Any) -> None:
     traj.add_result("z", traj.x * traj.y)
 
 
+def returning_job(traj: Any) -> float:
+    """The trivial job that also returns its value: what run() keeps per run."""
+    z = traj.x * traj.y
+    traj.add_result("z", z)
+    return z
+
+
 def array_job(traj: Any) -> None:
     """Stores one float64 array of ``traj.length`` elements per run."""
     traj.add_result("arr", payload_array(traj.idx, traj.length))

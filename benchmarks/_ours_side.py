@@ -58,11 +58,11 @@ def _explored_trajectory(job: str, n: int, params: dict[str, Any]) -> tuple[Any,
     from pypet_rebuild import Trajectory
 
     traj = Trajectory("bench")
-    if job == "trivial":
+    if job in ("trivial", "returning"):
         traj.add_parameter("x", 1.0)
         traj.add_parameter("y", 1.0)
         traj.explore({"x": [float(i) for i in range(n)], "y": [2.0] * n})
-        return traj, _our_jobs.trivial_job
+        return traj, _our_jobs.trivial_job if job == "trivial" else _our_jobs.returning_job
     if job == "array":
         traj.add_parameter("length", int(params.get("length", 131072)))
         traj.add_parameter("seed", 0)
@@ -83,7 +83,8 @@ def run_workload(spec: dict[str, Any]) -> dict[str, Any] | None:
     n = int(spec["n"])
     storage = spec["storage"]
     traj, job = _explored_trajectory(spec["job"], n, spec.get("params", {}))
-    if os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0")) == "0":
+    rank = os.environ.get("PMI_RANK", os.environ.get("OMPI_COMM_WORLD_RANK", "0"))
+    if rank == "0" and spec.get("fresh", True):
         _start_fresh(storage)
     rss_explored = _peak_rss_kib()
     setup_started = time.perf_counter()

@@ -52,14 +52,14 @@ class Plan:
     pypet_mp_trivial_runs: int = 10_000
     db_rate_runs: int = 10_000
     db_collect_runs: int = 100_000
-    #: how often a short measurement (a few seconds) is repeated; the best counts
+    #: how often every measurement is repeated; the median counts
     repeats: int = 3
 
     @classmethod
     def for_mode(cls, mode: str) -> Plan:
         if mode == "quick":
             return cls(mode, memory_sizes=(10_000, 100_000), pypet_mp_trivial_runs=1_000,
-                       db_collect_runs=10_000, repeats=2)
+                       db_collect_runs=10_000)
         if mode == "full":
             return cls(mode, pypet_trivial_sizes=(1_000, 10_000))
         return cls(mode)
@@ -93,24 +93,27 @@ class Context:
 
 
 def attempt(
-    call: Callable[[], dict[str, Any]], repeats: int = 1, best_by: str = "run_seconds"
+    call: Callable[[], dict[str, Any]], repeats: int = 3, median_by: str = "run_seconds"
 ) -> tuple[dict[str, Any] | None, str]:
-    """Run one measurement (the best of ``repeats``, by ``best_by``); a failure
-    becomes the row's status instead of a crash.
+    """Run one measurement ``repeats`` times and keep the median repetition
+    (by ``median_by``); a failure becomes the row's status instead of a crash.
 
-    Short measurements are repeated because the machine is shared: the best
-    of a few is the one least disturbed by other work.
+    The machine is shared, so one measurement says little; the repetition in
+    the middle is neither the luckiest nor the most disturbed. Its figures
+    (time, bytes, RSS) are kept together, and ``load`` is the median of the
+    1-minute load averages seen at the end of each repetition.
     """
-    best: dict[str, Any] | None = None
+    runs: list[dict[str, Any]] = []
     try:
         for _ in range(max(1, repeats)):
-            figures = call()
-            if best is None or figures[best_by] < best[best_by]:
-                best = figures
+            runs.append(call())
     except MeasurementError as exc:
         return None, f"error: {exc}"
-    assert best is not None
-    return dict(best, repeats=max(1, repeats)), ""
+    ordered = sorted(runs, key=lambda figures: figures[median_by])
+    loads = sorted(figures.get("load", 0.0) for figures in runs)
+    spread = [figures[median_by] for figures in ordered]
+    return dict(ordered[(len(ordered) - 1) // 2], repeats=len(runs), load=loads[(len(loads) - 1) // 2],
+                spread=spread), ""
 
 
 def missing_row(section: str, workload: str, kind: str, target: str, status: str) -> Row:

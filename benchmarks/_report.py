@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,9 @@ class Row:
     met: bool | None = None
     notes: list[str] = field(default_factory=list)
     status: str = ""
+    #: the 1-minute load average when the row's measurement finished (rows
+    #: are made right after their measurement)
+    load: float = field(default_factory=lambda: os.getloadavg()[0])
 
     @property
     def advantage(self) -> float | None:
@@ -86,8 +90,8 @@ def markdown_table(rows: list[Row]) -> str:
         if row.section != section:
             section = row.section
             lines += ["", f"### {section}", "",
-                      "| workload | ours | reference | reference figure | ours better by | target | met? |",
-                      "|---|---|---|---|---|---|---|"]
+                      "| workload | ours | reference | reference figure | ours better by | target | met? | load |",
+                      "|---|---|---|---|---|---|---|---|"]
         marks = ""
         for note in row.notes:
             if note not in notes:
@@ -97,7 +101,7 @@ def markdown_table(rows: list[Row]) -> str:
         lines.append(
             f"| {row.workload}{marks} | {ours} | {row.other_label or '-'} | "
             f"{format_figure(row.other, row.kind)} | {_advantage_text(row)} | {row.target or '-'} | "
-            f"{_met_text(row)} |"
+            f"{_met_text(row)} | {row.load:.2f} |"
         )
     if notes:
         lines += ["", "Notes:", ""]
@@ -107,7 +111,7 @@ def markdown_table(rows: list[Row]) -> str:
 
 def plain_table(rows: list[Row]) -> str:
     """The table for a terminal: fixed-width columns, notes left out."""
-    header = ("workload", "ours", "reference", "ref. figure", "better by", "target", "met?")
+    header = ("workload", "ours", "reference", "ref. figure", "better by", "target", "met?", "load")
     body = [
         (
             row.workload,
@@ -117,6 +121,7 @@ def plain_table(rows: list[Row]) -> str:
             _advantage_text(row),
             row.target or "-",
             _met_text(row).strip("*"),
+            f"{row.load:.2f}",
         )
         for row in rows
     ]

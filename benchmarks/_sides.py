@@ -32,7 +32,8 @@ class MeasurementError(RuntimeError):
 @dataclass
 class Sides:
     out: Path
-    pypet_python: Path | None
+    #: pypet version -> the Python of its environment (missing: not available)
+    pypet_pythons: dict[str, Path]
     timeout: float = 3600.0
     logs: Path = field(init=False)
 
@@ -46,10 +47,11 @@ class Sides:
             command = [str(mpiexec_path()), "-n", str(mpi_ranks), *command]
         return self._launch(f"ours-{label}", command)
 
-    def pypet(self, label: str, spec: dict[str, Any]) -> dict[str, Any]:
-        if self.pypet_python is None:
-            raise MeasurementError("the pypet environment is not available (see the setup log)")
-        return self._launch(f"pypet-{label}", [str(self.pypet_python), str(HERE / "_pypet_side.py"), json.dumps(spec)])
+    def pypet(self, label: str, spec: dict[str, Any], version: str = "0.6.1") -> dict[str, Any]:
+        python = self.pypet_pythons.get(version)
+        if python is None:
+            raise MeasurementError(f"the pypet {version} environment is not available (see its setup log)")
+        return self._launch(f"pypet{version}-{label}", [str(python), str(HERE / "_pypet_side.py"), json.dumps(spec)])
 
     def _launch(self, label: str, command: list[str]) -> dict[str, Any]:
         log = self.logs / (re.sub(r"[^A-Za-z0-9_.-]+", "_", label) + ".log")
@@ -65,7 +67,7 @@ class Sides:
         lines = [line for line in done.stdout.splitlines() if line.startswith("{")]
         if done.returncode != 0 or not lines:
             raise MeasurementError(f"exit code {done.returncode}; see {log}: {_last_error_line(log)}")
-        return dict(json.loads(lines[-1]))
+        return dict(json.loads(lines[-1]), load=os.getloadavg()[0])
 
 
 def _last_error_line(log: Path) -> str:

@@ -53,3 +53,26 @@ def test_multiplication_sweep(tmp_path: Path) -> None:
     traj = load_trajectory(str(tmp_path / "results" / "multiplication.h5"))
     assert traj.get_column("z")[1].tolist() == [x * y for x in (1.0, 2.0, 3.0, 4.0) for y in (6.0, 7.0, 8.0)]
     assert "   11   4.0   8.0   32.0" in out
+
+
+def test_adaptive_search_refines_towards_the_peak(tmp_path: Path) -> None:
+    _hdf5_or_skip()
+    out = _run("adaptive_search.py", cwd=tmp_path)
+    traj = load_trajectory(str(tmp_path / "results" / "adaptive_search.h5"))
+    rounds = [traj.results.rounds.get(f"round_{k}") for k in range(len(traj.results.rounds.children))]
+    assert len(rounds) >= 5 and traj.is_completed()
+    assert [r.best for r in rounds] == sorted(r.best for r in rounds)  # never worse than the round before
+    assert abs(rounds[-1].x - 0.37) < 0.02 and abs(rounds[-1].y + 1.21) < 0.02
+    assert len(traj) == 25 + 9 * (len(rounds) - 1)
+    assert f"{len(traj)} runs in {len(rounds)} rounds" in out
+
+
+def test_merge_example_appends_and_drops_duplicates(tmp_path: Path) -> None:
+    _hdf5_or_skip()
+    out = _run("merge_trajectories.py", cwd=tmp_path)
+    traj = load_trajectory(str(tmp_path / "results" / "merge_example" / "monday.h5"))
+    assert traj.explored_parameters["parameters.damping"].range == [0.01, 0.02, 0.03, 0.04, 0.05, 0.06]
+    _, amplitudes = traj.get_column("amplitude")
+    assert np.all(np.diff(amplitudes) < 0)  # more damping, less amplitude left
+    assert "wednesday added 1 new run(s); the merged sweep has 6 runs" in out
+    assert len(traj.config.merge.children) == 2

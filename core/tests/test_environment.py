@@ -81,7 +81,7 @@ def test_a_job_that_is_not_callable_is_rejected(url: str) -> None:
 def test_unknown_runner_and_storage_are_clear_errors(url: str) -> None:
     with pytest.raises(MissingPluginError, match="unknown runner 'warp'"):
         _env(_traj(), url, runner="warp")
-    with pytest.raises(MissingPluginError, match=r"pip install 'pypet-rebuild\[sql\]'"):
+    with pytest.raises(MissingPluginError, match=r"pip install .*(backends/sql|'pypet-rebuild\[sql\]')"):
         Environment(_traj(), "postgresql://u:secret@localhost/db", plugin_host=PluginHost(autoload=False))
     with pytest.raises(MissingPluginError, match="no installed plugin provides"):
         _env(_traj(), "nosuchscheme://x")
@@ -220,7 +220,7 @@ def test_default_storage_is_an_hdf5_file_named_after_the_trajectory(
 ) -> None:
     monkeypatch.chdir(tmp_path)
     host = PluginHost(autoload=False)
-    with pytest.raises(MissingPluginError, match=r"'results[/\\]defaults\.h5'.*pypet-rebuild\[hdf5\]"):
+    with pytest.raises(MissingPluginError, match=r"'results[/\\]defaults\.h5'.*(backends/hdf5|pypet-rebuild\[hdf5\])"):
         Environment(_traj("defaults"), plugin_host=host)
 
 

@@ -11,6 +11,7 @@ import pytest
 
 from pypet_rebuild.errors import PypetRebuildError, UnsupportedTypeError
 from pypet_rebuild.values import (
+    PickledValue,
     ValueTypeRegistry,
     array_from_bytes,
     array_to_bytes,
@@ -265,7 +266,10 @@ def test_allow_pickle_round_trip():
     # Only the unsupported nodes are pickled; the dict itself stays portable.
     assert tree["t"] == "dict"
     assert [pair[1]["t"] for pair in tree["v"]] == ["pickle", "pickle", "pickle"]
-    restored = unpack(pack(value, allow_pickle=True))
+    stored = unpack(pack(value, allow_pickle=True))
+    # Reading never unpickles: the whole value waits as a placeholder for the reader's permission.
+    assert isinstance(stored, PickledValue)
+    restored = stored.unpickle()
     assert restored["s"] == {1, 2} and restored["keys"] == {1: "a"}
     assert list(restored["obj"]) == [None, "x"]
     node = tree["v"][0][1]["v"]

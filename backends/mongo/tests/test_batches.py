@@ -16,7 +16,7 @@ from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunSt
 from pypet_rebuild.values import values_equal
 from pypet_rebuild_mongo import MongoBackend
 from pypet_rebuild_mongo._runs import RunStore
-from pypet_rebuild_mongo._store import Store
+from pypet_rebuild_mongo._store import STALE_WRITE_SECONDS, Store
 
 WRITES = (
     "insert_one", "insert_many", "update_one", "update_many", "replace_one", "delete_one",
@@ -81,11 +81,16 @@ def test_a_batch_killed_before_its_commit_stays_invisible_until_rolled_back(
     assert reader.list_run_paths("traj") == ["results.z"]
     assert reader.load_column_array("traj", "results.extra", "extra")[0].size == 0
 
-    reader.store_runs("traj", [make_run(20, z=20.0)])  # the next write rolls the leftovers back
+    reader.store_runs("traj", [make_run(20, z=20.0)])  # may be another writer at work: left alone
+    assert trajectory_document(reader)["open"] == [killed_seq]
+    abandoned = time.time() - STALE_WRITE_SECONDS - 1  # as if that long had passed
+    reader.database["trajectories"].update_one({"_id": "traj"}, {"$set": {f"opened.{killed_seq}": abandoned}})
+    reader.store_runs("traj", [make_run(21, z=21.0)])  # now the next write rolls the leftovers back
     assert trajectory_document(reader)["open"] == []
+    assert trajectory_document(reader)["opened"] == {}
     for collection in ("runs", "run_items"):
         assert reader.database[collection].count_documents({"seq": killed_seq}) == 0
-    assert [info.idx for info in reader.load_run_infos("traj")] == [*range(10), 20]
+    assert [info.idx for info in reader.load_run_infos("traj")] == [*range(10), 20, 21]
 
 
 def test_a_batch_killed_while_settling_shows_only_the_new_versions(

@@ -75,7 +75,8 @@ def test_replacing_keeping_and_removing_a_node_manage_its_files(small: MongoBack
 def test_an_explicitly_pickled_large_item_round_trips(small: MongoBackend) -> None:
     value = set(range(1000))
     small.store_nodes("traj", [NodeRecord("results.p", NodeKind.RESULT, data={"s": value}, pickled=("s",))])
-    assert _files(small) == 1 and small.load_items("traj", "results.p") == {"s": value}
+    assert _files(small) == 1
+    assert small.load_items("traj", "results.p")["s"].unpickle() == value  # never unpickled by the backend
 
 
 def test_large_run_values_in_columns_runs_and_replacement(

@@ -9,6 +9,7 @@ from pypet_rebuild.errors import (
     ExplorationError,
     InvalidNameError,
     JobError,
+    MergeError,
     MissingPluginError,
     NodeNotFoundError,
     NotUniqueNodeError,
@@ -22,10 +23,12 @@ from pypet_rebuild.errors import (
     StorageError,
     StorageLockedError,
     TrajectoryNotFoundError,
+    UnsafeValueError,
     UnsupportedTypeError,
 )
 from pypet_rebuild.exploration import cartesian_product
 from pypet_rebuild.leaves import Parameter, Result
+from pypet_rebuild.merging import merge_all_in_folder, merge_trajectories
 from pypet_rebuild.persistence import LoadLevel, load_trajectory
 from pypet_rebuild.plugins import PluginHost, get_plugin_host, hookimpl
 from pypet_rebuild.provenance import package_version
@@ -54,6 +57,7 @@ __all__ = [
     "LOAD_SKELETON",
     "Leaf",
     "LoadLevel",
+    "MergeError",
     "MissingPluginError",
     "Node",
     "NodeKind",
@@ -81,6 +85,7 @@ __all__ = [
     "Trajectory",
     "TrajectoryInfo",
     "TrajectoryNotFoundError",
+    "UnsafeValueError",
     "UnsupportedTypeError",
     "cartesian_product",
     "execute_run",

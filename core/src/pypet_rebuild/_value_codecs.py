@@ -18,7 +18,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from pypet_rebuild.errors import PypetRebuildError, UnsupportedTypeError
+from pypet_rebuild._pickled import PickledValue, PickleMet
+from pypet_rebuild.errors import PypetRebuildError, UnsafeValueError, UnsupportedTypeError
 
 PLUGIN_PREFIX = "plugin:"
 
@@ -142,6 +143,8 @@ class Encoder:
             from pypet_rebuild._sparse_codec import encode_sparse
 
             return encode_sparse(value, where)
+        if self.registry._load_deferred():  # plugins not loaded in this process yet
+            return self._encode(value, where)
         raise unsupported(value, where)
 
     def _int(self, value: int, where: str) -> dict:
@@ -165,6 +168,17 @@ class Encoder:
             pairs.append([key, self.encode(item, f"{where}[{key!r}]")])
         return {"t": "dict", "v": pairs}
 
+    def _stored_pickle(self, value: PickledValue, where: str) -> dict:
+        """A pickle read from storage goes back unchanged, never unpickled, and
+        only where the writer allows pickles (a result item marked pickled)."""
+        if not self.allow_pickle:
+            raise UnsafeValueError(
+                f"the value{_at(where)} is a pickled value read from storage; it can be stored "
+                "again only as a result item that allows pickles (add_result(..., "
+                "allow_pickle=True)), never in metadata, annotations or parameters"
+            )
+        return value.tree
+
     def _ndarray(self, value: np.ndarray, where: str) -> dict:
         check_dtype(value.dtype, value, where)
         # Copy: a backend that keeps the tree in memory must not see later
@@ -186,15 +200,26 @@ _ENCODERS: dict[type, Callable[[Encoder, Any, str], dict]] = {
     tuple: Encoder._seq,
     dict: Encoder._dict,
     np.ndarray: Encoder._ndarray,
+    PickledValue: Encoder._stored_pickle,
 }
 
 
 class Decoder:
-    """Inverse of :class:`Encoder`; ``copy`` hands out fresh arrays."""
+    """Inverse of :class:`Encoder`; ``copy`` hands out fresh arrays.
 
-    def __init__(self, registry: Any, copy: bool = True) -> None:
+    A pickle node raises ``PickleMet`` unless ``load_pickles`` is set, which
+    only ``PickledValue.unpickle`` does: the reader's explicit permission.
+    """
+
+    def __init__(self, registry: Any, copy: bool = True, *, load_pickles: bool = False) -> None:
         self.registry = registry
         self.copy = copy
+        self.load_pickles = load_pickles
+
+    def _pickle(self, payload: Any) -> Any:
+        if not self.load_pickles:
+            raise PickleMet()
+        return pickle.loads(np.asarray(payload, dtype=np.uint8).tobytes())
 
     def array(self, a: Any) -> np.ndarray:
         if not isinstance(a, np.ndarray):
@@ -217,6 +242,8 @@ class Decoder:
         if isinstance(tag, str) and tag.startswith(PLUGIN_PREFIX):
             short = tag[len(PLUGIN_PREFIX):]
             entry = self.registry._entry_for_tag(short)
+            if entry is None and self.registry._load_deferred():
+                entry = self.registry._entry_for_tag(short)
             if entry is not None:
                 return entry[2](self.decode(payload))
             raise UnsupportedTypeError(
@@ -261,7 +288,7 @@ _DECODERS: dict[str, Callable[[Decoder, Any], Any]] = {
     "sparse": Decoder._sparse,
     "pandas.series": lambda d, p: d._pandas(p, "pandas.series"),
     "pandas.dataframe": lambda d, p: d._pandas(p, "pandas.dataframe"),
-    "pickle": lambda d, p: pickle.loads(np.asarray(p, dtype=np.uint8).tobytes()),
+    "pickle": Decoder._pickle,
 }
 
 

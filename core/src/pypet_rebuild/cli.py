@@ -21,7 +21,14 @@ def _plugins(_: argparse.Namespace) -> int:
         if info.error is not None:
             print(f"    FAILED TO LOAD: {info.error!r}")
             continue
-        for label, names in (("backends", info.backends), ("runners", info.runners), ("value types", info.value_types)):
+        listed = (
+            ("backends", info.backends),
+            ("runners", info.runners),
+            ("value types", info.value_types),
+            ("environment options", info.environment_options),
+            ("lifecycle hooks", info.lifecycle_hooks),
+        )
+        for label, names in listed:
             if names:
                 print(f"    {label}: {', '.join(names)}")
         for backend in info.backends:

@@ -3,21 +3,27 @@
 from __future__ import annotations
 
 import array
+import difflib
+import inspect
 import logging
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
-from pypet_rebuild.errors import JobError, RunFailedError, StorageError
+from pypet_rebuild._run_selection import checked_runs, selected_pending
+from pypet_rebuild.errors import JobError, RunFailedError, RunnerError, StorageError
 from pypet_rebuild.logs import LOGGER_NAME, configure_logging, detach_handlers
+from pypet_rebuild.mapped_job import map_arguments
 from pypet_rebuild.persistence import LoadLevel, fill_trajectory
 from pypet_rebuild.plugins import PluginHost, get_plugin_host, mask_url
+from pypet_rebuild.postprocessing import Call, PostProcessing, parse_call, parse_pipeline
 from pypet_rebuild.progress import Progress
 from pypet_rebuild.provenance import environment_metadata
 from pypet_rebuild.runner import RunOutcome, RunPlan
 from pypet_rebuild.storage.base import StorageBackend
 from pypet_rebuild.storage.records import RunRecord, RunStatus, TrajectoryInfo
+from pypet_rebuild.storage.untrusted import check_info
 from pypet_rebuild.trajectory import Trajectory
 from pypet_rebuild.tree_records import node_records
 
@@ -34,8 +40,18 @@ class Environment:
     the trajectory goes to ``results/<trajectory name>.h5``, so nothing is
     lost when the script ends. ``runner``
     names a runner plugin and extra keyword arguments are its options
-    (``ncores=4``). Finished runs are stored in batches while the exploration
+    (``ncores=4``), except those a plugin claims through
+    ``pypet_rebuild_register_environment_options`` (``git_repository=...``),
+    which land in ``plugin_options``. Finished runs are stored in batches while the exploration
     goes on: every ``batch_size`` runs or ``store_interval`` seconds.
+    ``allow_pickle=True`` lets a resumed trajectory unpickle stored pickled
+    results when they are touched; allow it only for data you trust.
+
+    ``runs=indices`` runs only those of the given indices that are not
+    completed yet. With ``resume=True`` it also stores nothing but their
+    runs: what one of many writers into the same trajectory does (a SLURM
+    array task, a user's own launcher); ``runs=[]`` on a new trajectory
+    stores it and runs nothing, for such writers to take up.
     """
 
     def __init__(
@@ -46,22 +62,32 @@ class Environment:
         runner: str = "serial",
         comment: str = "",
         resume: bool = False,
+        allow_pickle: bool = False,
         overwrite: bool = False,
         log_folder: str | os.PathLike[str] | None = None,
         log_level: int = logging.INFO,
         log_to_console: bool = True,
         progress: bool = True,
         fail_fast: bool = False,
+        add_time: bool = False,
         batch_size: int = 1000,
         store_interval: float = 5.0,
         storage_options: dict[str, Any] | None = None,
+        runs: Iterable[int] | None = None,
         plugin_host: PluginHost | None = None,
         **runner_options: Any,
     ) -> None:
         if resume and overwrite:
             raise StorageError("resume=True continues a stored trajectory; it cannot be combined with overwrite=True")
         self.host = plugin_host or get_plugin_host()
-        self.runner = self.host.make_runner(runner, **runner_options)
+        self.plugin_options, runner_options = self.host.environment_options.split(runner_options)
+        try:
+            self.runner = self.host.make_runner(runner, **runner_options)
+        except RunnerError as error:
+            hint = _environment_option_hint(runner_options)
+            if hint is None:
+                raise
+            raise RunnerError(f"{error}; {hint}") from error
         self.fail_fast = fail_fast
         self.progress = progress
         self.batch_size = max(1, batch_size)
@@ -78,14 +104,25 @@ class Environment:
         if isinstance(trajectory, Trajectory):
             self.trajectory = trajectory
         else:
+            if add_time:  # pypet's add_time: a new trajectory per script run, named by its start
+                trajectory = f"{trajectory}_{time.strftime('%Y_%m_%d_%Hh%Mm%Ss')}"
             self.trajectory = Trajectory(trajectory, comment)
+        self._postprocessing: PostProcessing | None = None
+        if allow_pickle:  # the reader's permission to unpickle what resume loads
+            self.trajectory.allow_pickle = True
         self.traj = self.trajectory
         if storage is None:
             storage = os.path.join("results", f"{self.trajectory.name}.h5")
+        self._selected_runs = checked_runs(runs)
+        self._adds_runs_only = resume and runs is not None
         if self.runner.is_coordinator:
             self._attach_storage(storage, resume, storage_options or {})
             self.trajectory.metadata.update(environment_metadata(self.trajectory.name, time.time()))
-            self.host.hook.pypet_rebuild_environment_created(environment=self)
+            try:
+                self.host.hook.pypet_rebuild_environment_created(environment=self)
+            except BaseException:  # a plugin refused (e.g. git_fail): release the storage it opened
+                self.close()
+                raise
 
     @property
     def name(self) -> str:
@@ -104,7 +141,7 @@ class Environment:
                     f"cannot resume: {mask_url(backend.url)!r} holds no trajectory {traj.name!r}; "
                     f"it holds {sorted(stored)}"
                 )
-            stored_info = backend.load_info(traj.name)
+            stored_info = check_info(backend.load_info(traj.name))
             traj.created, traj.comment = stored_info.created, stored_info.comment
             traj.metadata.update(stored_info.metadata)
             fill_trajectory(traj, backend, load_results=LoadLevel.SKELETON)
@@ -122,6 +159,8 @@ class Environment:
     def _ensure_stored(self) -> None:
         assert self.backend is not None
         traj = self.trajectory
+        if self._adds_runs_only:
+            return  # one of many writers: the trajectory's nodes belong to whoever created it
         traj.metadata["explored_parameters"] = list(traj.explored_parameters)
         if not self._created_in_storage:
             info = TrajectoryInfo(traj.name, traj.created, traj.comment, dict(traj.metadata))
@@ -131,24 +170,70 @@ class Environment:
             self.backend.update_metadata(traj.name, dict(traj.metadata))
         self.backend.store_nodes(traj.name, node_records(traj))
 
+    def add_postprocessing(self, function: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
+        """Call ``function(traj, results, *args, **kwargs)`` after the runs of every ``run``.
+
+        If it expands the trajectory (or returns a dict to expand with), the
+        new points are run and it is called again, until it stops expanding:
+        pypet's adaptive loop. ``results`` holds every ``(idx, value)`` of the
+        ``run`` call so far.
+        """
+        self._postprocessing = PostProcessing(parse_call((function, args, kwargs), "post-processing"))
+
+    def pipeline(self, pipeline: Callable[[Trajectory], Any]) -> list[tuple[int, Any]]:
+        """Build and run in one call: ``pipeline(traj)`` adds parameters, explores,
+        and returns the job, or ``((job, args, kwargs), (postproc, args, kwargs))``."""
+        job, postproc = parse_pipeline(pipeline(self.trajectory))
+        if postproc is not None:
+            self._postprocessing = PostProcessing(postproc)
+        return self.run(job.function, *job.args, **job.kwargs)
+
+    def pipeline_map(self, pipeline: Callable[[Trajectory], Any]) -> list[tuple[int, Any]]:
+        """Like :meth:`pipeline`, with the job's arguments given per run as in :meth:`run_map`."""
+        job, postproc = parse_pipeline(pipeline(self.trajectory))
+        if postproc is not None:
+            self._postprocessing = PostProcessing(postproc)
+        return self.run_map(job.function, *job.args, **job.kwargs)
+
     def run(self, job: Callable[..., Any], *args: Any, **kwargs: Any) -> list[tuple[int, Any]]:
         """Run ``job(traj, *args, **kwargs)`` once for every run not yet completed.
 
         Returns ``[(idx, returned_value), ...]`` in run order for the runs this
         call executed (``None`` for failed runs). Failed runs are recorded
         with their traceback; with ``fail_fast`` the first failure stops the
-        exploration and raises ``RunFailedError``.
+        exploration and raises ``RunFailedError``. With post-processing (see
+        :meth:`add_postprocessing`) the runs it adds are run too and included.
         """
         if not callable(job):
             raise JobError(f"the job must be a callable taking the trajectory, got {type(job).__name__}")
+        call = Call(job, args, dict(kwargs))
+        results = self._run_pending(call)
+        while self._postprocessing is not None and self.runner.is_coordinator:
+            if not self._postprocessing(self.trajectory, results, call):
+                break
+            if not self.runner.repeatable:
+                raise RunnerError(
+                    f"post-processing expanded {self.trajectory.name!r}, but the {self.runner.name} runner cannot "
+                    "run again in this process (with MPI, the other ranks have left); the new points are stored: "
+                    "run the script again with resume=True to run them"
+                )
+            self._ensure_stored()
+            results += self._run_pending(call)
+        if self._postprocessing is not None and self.runner.is_coordinator:
+            self._ensure_stored()  # what the last post-processing call added
+        return results
+
+    def _run_pending(self, call: Call) -> list[tuple[int, Any]]:
+        job, args, kwargs = call.function, call.args, call.kwargs
         traj = self.trajectory
-        indices = traj.pending_runs()
+        indices = selected_pending(traj.pending_runs(), self._selected_runs, len(traj))
         plan = RunPlan(traj, job, args, dict(kwargs), indices, self.log_folder)
         self.runner.check_plan(plan)
         if not self.runner.is_coordinator:
             self.runner.execute(plan, lambda outcome: None, lambda idx: None)
             return []
         self._ensure_stored()
+        self.host.hook.pypet_rebuild_exploration_started(environment=self, trajectory=traj, indices=list(indices))
         logger.info("running %d of %d runs of %r with the %s runner", len(indices), len(traj), traj.name, self.runner.name)
         collector = _OutcomeCollector(self, len(indices))
         try:
@@ -159,11 +244,27 @@ class Environment:
         finally:
             collector.flush()
             assert self.backend is not None
-            self.backend.store_nodes(traj.name, node_records(traj))
+            if not self._adds_runs_only:
+                self.backend.store_nodes(traj.name, node_records(traj))
         results = collector.results()
         self.host.hook.pypet_rebuild_exploration_finished(environment=self, trajectory=traj, results=results)
         collector.report()
         return results
+
+    def run_map(self, job: Callable[..., Any], *iter_args: Any, **iter_kwargs: Any) -> list[tuple[int, Any]]:
+        """Like :meth:`run`, but each pending run gets its own arguments.
+
+        The k-th run not yet completed is called as
+        ``job(traj, a[k] for a in iter_args, **{n: v[k] for n, v in iter_kwargs})``;
+        every iterable needs one item per pending run. Works with every runner,
+        so ``toolbox.register("map", env.run_map)`` evaluates a DEAP population
+        in parallel once the trajectory is expanded by one point per individual.
+        """
+        if not self.runner.is_coordinator:  # compute-only processes run what the coordinator sends
+            return self.run(job)
+        traj = self.trajectory
+        pending = selected_pending(traj.pending_runs(), self._selected_runs, len(traj))
+        return self.run(map_arguments(job, pending, iter_args, iter_kwargs))
 
     def close(self) -> None:
         """Close the storage and detach this environment's log handlers."""
@@ -177,6 +278,20 @@ class Environment:
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
+
+
+def _environment_option_hint(options: dict[str, Any]) -> str | None:
+    """Name the Environment option a mistyped keyword was meant to be, if one is close.
+
+    Unknown keywords go to the runner, so a typo such as ``overwite=True``
+    would otherwise be blamed on the runner alone.
+    """
+    known = [p for p in inspect.signature(Environment.__init__).parameters if p not in ("self", "runner_options")]
+    guesses = {name: difflib.get_close_matches(name, known, n=1) for name in options}
+    named = [f"{name!r} (did you mean the Environment option {close[0]!r}?)" for name, close in guesses.items() if close]
+    if not named:
+        return None
+    return "neither the Environment nor the runner takes " + ", ".join(named)
 
 
 class _OutcomeCollector:

@@ -10,6 +10,7 @@ from __future__ import annotations
 __all__ = [
     "PypetRebuildError",
     "InvalidNameError",
+    "InvalidCommentError",
     "DuplicateNameError",
     "NodeNotFoundError",
     "NotUniqueNodeError",
@@ -22,10 +23,14 @@ __all__ = [
     "StorageError",
     "TrajectoryNotFoundError",
     "StorageLockedError",
+    "DamagedDataError",
     "SchemaVersionError",
+    "UnsafeValueError",
     "RunnerError",
     "JobError",
     "RunFailedError",
+    "MergeError",
+    "StorageWarning",
 ]
 
 
@@ -35,6 +40,10 @@ class PypetRebuildError(Exception):
 
 class InvalidNameError(PypetRebuildError, ValueError):
     """A node name is not identifier-like, or is reserved."""
+
+
+class InvalidCommentError(PypetRebuildError, ValueError):
+    """A comment is not text every backend stores (not a str, or holds a NUL character)."""
 
 
 class DuplicateNameError(PypetRebuildError, ValueError):
@@ -93,8 +102,21 @@ class StorageLockedError(StorageError):
     """Another process holds the storage open for writing."""
 
 
+class DamagedDataError(StorageError):
+    """Stored bytes fail their checksum: the store was damaged after it was written."""
+
+
 class SchemaVersionError(StorageError):
     """The storage was written by an incompatible layout version."""
+
+
+class UnsafeValueError(StorageError):
+    """Stored data holds a pickle where the reader did not allow one.
+
+    Unpickling runs code chosen by whoever wrote the file, so it happens only
+    for result items the reader allowed (``allow_pickle=True``); metadata,
+    annotations, parameters and explored ranges are refused even then.
+    """
 
 
 class RunnerError(PypetRebuildError):
@@ -107,3 +129,11 @@ class JobError(PypetRebuildError, TypeError):
 
 class RunFailedError(PypetRebuildError):
     """One or more runs raised; raised at the end of ``run`` when asked to."""
+
+
+class MergeError(PypetRebuildError, ValueError):
+    """Two trajectories cannot be merged as asked (different parameters, nothing to add)."""
+
+
+class StorageWarning(UserWarning):
+    """Storage found something wrong that it could repair without losing data (said what it did)."""

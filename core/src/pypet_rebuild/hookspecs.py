@@ -14,7 +14,7 @@ import pluggy
 
 if TYPE_CHECKING:
     from pypet_rebuild.environment import Environment
-    from pypet_rebuild.registries import RunnerRegistry, StorageRegistry
+    from pypet_rebuild.registries import EnvironmentOptionRegistry, RunnerRegistry, StorageRegistry
     from pypet_rebuild.runner import RunOutcome
     from pypet_rebuild.trajectory import Trajectory
     from pypet_rebuild.values import ValueTypeRegistry
@@ -56,10 +56,28 @@ def pypet_rebuild_register_value_types(registry: ValueTypeRegistry) -> None:
 
 
 @hookspec
+def pypet_rebuild_register_environment_options(registry: EnvironmentOptionRegistry) -> None:
+    """Claim keyword arguments of ``Environment`` with ``registry.add(name, default, help=)``.
+
+    Called once when the plugin host is built. A claimed option is taken out
+    of the keywords handed to the runner and is readable, given or defaulted,
+    as ``environment.plugin_options[name]`` from ``pypet_rebuild_environment_created``
+    on. Name options after the plugin (``git_repository``) so that they cannot
+    clash with a runner's.
+    """
+
+
+@hookspec
 def pypet_rebuild_environment_created(environment: Environment) -> None:
     """Called at the end of ``Environment.__init__`` on the coordinating
     process, once its trajectory exists; provenance plugins record metadata
     into ``environment.trajectory`` here."""
+
+
+@hookspec
+def pypet_rebuild_exploration_started(environment: Environment, trajectory: Trajectory, indices: list[int]) -> None:
+    """Called on the coordinating process when ``Environment.run`` has stored
+    the trajectory and is about to hand out the runs ``indices``."""
 
 
 @hookspec

@@ -11,6 +11,7 @@ from pypet_rebuild.errors import (
     ParameterLockedError,
     StorageError,
 )
+from pypet_rebuild.storage.untrusted import pickled_items, reveal
 from pypet_rebuild.tree import Leaf
 from pypet_rebuild.values import check_parameter_value, check_result_value, type_key
 
@@ -195,11 +196,17 @@ class Result(Leaf):
             raise NodeNotFoundError(
                 f"result {self.full_name!r} has no item {item!r}; it holds {sorted(items)}"
             )
-        return items[item]
+        return reveal(items[item], allowed=False, where=f"item {item!r} of result {self.full_name!r}")
 
     def items(self) -> dict[str, Any]:
+        """Every item; pickled ones unpickled if the trajectory allows it, else
+        left as ``PickledValue`` placeholders that refuse to be used."""
         self._ensure_loaded()
         assert self._items is not None
+        root = self.root
+        if root is not None and getattr(root, "allow_pickle", False):
+            for key in pickled_items(self._items):
+                self._items[key] = reveal(self._items[key], allowed=True, where=f"{self.full_name}.{key}")
         return dict(self._items)
 
     def keys(self) -> list[str]:
@@ -233,7 +240,7 @@ class Result(Leaf):
     def _fast_value(self) -> Any:
         items = self.items()
         if len(items) == 1 and self.name in items:
-            return items[self.name]
+            return self.get(self.name)
         return self
 
     def _summary(self) -> str:

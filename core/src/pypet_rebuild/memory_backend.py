@@ -59,8 +59,8 @@ def _freeze(record: NodeRecord) -> _StoredNode:
 def _thaw(stored: _StoredNode, with_data: bool) -> NodeRecord:
     return replace(
         stored.record,
-        annotations=unpack(stored.annotations),
-        explored=unpack(stored.explored) if stored.explored is not None else None,
+        annotations=unpack(stored.annotations, metadata=True),
+        explored=unpack(stored.explored, metadata=True) if stored.explored is not None else None,
         data=unpack_items(stored.data) if with_data and stored.data is not None else None,
     )
 

@@ -16,6 +16,7 @@ from pypet_rebuild.errors import StorageError, TrajectoryNotFoundError
 from pypet_rebuild.leaves import Parameter, Result
 from pypet_rebuild.storage.base import StorageBackend
 from pypet_rebuild.storage.records import TrajectoryInfo
+from pypet_rebuild.storage.untrusted import check_info, pickled_items, refuse_pickles, reveal
 from pypet_rebuild.tree import Leaf, Node
 from pypet_rebuild.tree_records import add_records, node_records
 
@@ -36,10 +37,21 @@ class StorageAccess:
     """Storage half of ``Trajectory``: explicit store, load and remove."""
 
     _storage: StorageBackend | None
+    _allow_pickle = False
 
     @property
     def storage(self) -> StorageBackend | None:
         return self._storage
+
+    @property
+    def allow_pickle(self) -> bool:
+        """Whether stored pickles may be unpickled when touched (the reader's
+        choice, never stored): unpickling runs code taken from the data."""
+        return self._allow_pickle
+
+    @allow_pickle.setter
+    def allow_pickle(self, allowed: bool) -> None:
+        self._allow_pickle = bool(allowed)
 
     def _backend(self) -> StorageBackend:
         if self._storage is None:
@@ -73,12 +85,21 @@ class StorageAccess:
             if node.parent is not None:
                 node.parent.remove_child(node.name)
 
-    def load_items(self, names: str | Sequence[str], load_only: Sequence[str] | None = None) -> None:
-        """Load the data of the named leaves (only ``load_only`` items of results)."""
+    def load_items(
+        self, names: str | Sequence[str], load_only: Sequence[str] | None = None, *, allow_pickle: bool = False
+    ) -> None:
+        """Load the data of the named leaves (only ``load_only`` items of results).
+
+        ``allow_pickle=True`` unpickles pickled items of these leaves now: only
+        for data you trust, since unpickling runs code taken from the data.
+        """
         for node in self._nodes(names):
             leaves = [node] if isinstance(node, Leaf) else list(node.iter_leaves())  # type: ignore[attr-defined]
             for leaf in leaves:
                 self._load_leaf(leaf, load_only, explicit=True)
+                if allow_pickle and isinstance(leaf, Result) and leaf._items is not None:
+                    for key in pickled_items(leaf._items):
+                        leaf._items[key] = reveal(leaf._items[key], allowed=True, where=f"{leaf.full_name}.{key}")
 
     def _load_leaf(self, leaf: Leaf, items: Sequence[str] | None = None, *, explicit: bool = False) -> None:
         traj: Trajectory = self  # type: ignore[assignment]
@@ -89,6 +110,7 @@ class StorageAccess:
             )
         data = self._backend().load_items(traj.name, leaf.full_name, items)
         if isinstance(leaf, Parameter):
+            refuse_pickles(data, f"the value of parameter {leaf.full_name!r}")
             leaf._default = data.get("value")
             leaf._loaded = True
         elif isinstance(leaf, Result):
@@ -142,7 +164,8 @@ def fill_trajectory(
     order = traj.metadata.get("explored_parameters") or []
     rank = {name: i for i, name in enumerate(order)}
     traj._explored = dict(sorted(traj._explored.items(), key=lambda item: rank.get(item[0], len(rank))))
-    traj._runs.record_all(backend.load_run_infos(traj.name))
+    # Runs past the explored length belong to an interrupted merge (see merging): not part of the exploration.
+    traj._runs.record_columns(backend.load_run_columns(traj.name), len(traj))
 
 
 def load_trajectory(
@@ -155,6 +178,7 @@ def load_trajectory(
     load_results: int = LoadLevel.SKELETON,
     load_config: int = LoadLevel.DATA,
     auto_load: bool = True,
+    allow_pickle: bool = False,
     plugin_host: PluginHost | None = None,
     **storage_options: Any,
 ) -> Trajectory:
@@ -162,6 +186,9 @@ def load_trajectory(
 
     Results load as a skeleton by default and fill in on first access
     (``auto_load``), so opening a large exploration reads almost nothing.
+    Result items stored as pickles raise ``UnsafeValueError`` when touched
+    unless ``allow_pickle=True``: unpickling runs code taken from the file,
+    so allow it only for data you trust.
     """
     from pypet_rebuild.plugins import get_plugin_host
     from pypet_rebuild.trajectory import Trajectory
@@ -170,8 +197,11 @@ def load_trajectory(
         backend = storage
     else:
         backend = (plugin_host or get_plugin_host()).open_storage(storage, **storage_options)
-    info = resolve_trajectory_name(backend, name, index)
+        if allow_pickle and hasattr(backend, "allow_pickle"):
+            backend.allow_pickle = True  # a reader of a format with pickles of its own (pypet's files)
+    info = check_info(resolve_trajectory_name(backend, name, index))
     traj = Trajectory(info.name, info.comment, auto_load=auto_load)
+    traj.allow_pickle = allow_pickle
     traj.created = info.created
     traj.metadata = dict(info.metadata)
     fill_trajectory(

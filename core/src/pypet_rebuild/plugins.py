@@ -21,9 +21,10 @@ from urllib.parse import urlsplit
 import pluggy
 
 from pypet_rebuild import hookspecs
+from pypet_rebuild._install_hint import install_command
 from pypet_rebuild.errors import MissingPluginError, PluginError, PluginLoadError, StorageError
 from pypet_rebuild.provenance import package_version
-from pypet_rebuild.registries import RunnerRegistry, StorageRegistry
+from pypet_rebuild.registries import EnvironmentOptionRegistry, RunnerRegistry, StorageRegistry
 from pypet_rebuild.values import ValueTypeRegistry, default_registry
 
 if TYPE_CHECKING:
@@ -75,6 +76,8 @@ class PluginInfo:
     backends: list[str] = field(default_factory=list)
     runners: list[str] = field(default_factory=list)
     value_types: list[str] = field(default_factory=list)
+    environment_options: list[str] = field(default_factory=list)
+    lifecycle_hooks: list[str] = field(default_factory=list)
     error: BaseException | None = None
 
 
@@ -109,6 +112,7 @@ class PluginHost:
         self.plugins: dict[str, PluginInfo] = {}
         self.storage = StorageRegistry()
         self.runners = RunnerRegistry()
+        self.environment_options = EnvironmentOptionRegistry()
         self.value_types: ValueTypeRegistry = default_registry()
         for module_name in BUILTIN_PLUGINS:
             name = module_name.rsplit(".", 1)[-1]
@@ -144,13 +148,17 @@ class PluginHost:
         try:
             self.manager.register(plugin, name=name)
             self.storage.current_plugin = self.runners.current_plugin = name
-            before = (set(self.storage.entries), set(self.runners.entries))
+            self.environment_options.current_plugin = name
+            before = (set(self.storage.entries), set(self.runners.entries), set(self.environment_options.entries))
             self.manager.subset_hook_caller(
                 "pypet_rebuild_register_storage_backends", self._others(plugin)
             )(registry=self.storage)
             self.manager.subset_hook_caller("pypet_rebuild_register_runners", self._others(plugin))(
                 registry=self.runners
             )
+            self.manager.subset_hook_caller(
+                "pypet_rebuild_register_environment_options", self._others(plugin)
+            )(registry=self.environment_options)
             staging = ValueTypeRegistry()
             self.manager.subset_hook_caller("pypet_rebuild_register_value_types", self._others(plugin))(
                 registry=staging
@@ -168,6 +176,12 @@ class PluginHost:
         info.backends = sorted(set(self.storage.entries) - before[0])
         info.runners = sorted(set(self.runners.entries) - before[1])
         info.value_types = sorted(added_types)
+        info.environment_options = sorted(set(self.environment_options.entries) - before[2])
+        info.lifecycle_hooks = sorted(
+            caller.name
+            for caller in self.manager.get_hookcallers(plugin) or ()
+            if not caller.name.startswith("pypet_rebuild_register_")
+        )
         self.plugins[name] = info
 
     def _others(self, plugin: Any) -> list[Any]:
@@ -186,7 +200,7 @@ class PluginHost:
         if info is not None and info.error is not None:
             error = PluginLoadError(
                 f"{what} needs the plugin {plugin_name!r}, which is installed but failed to load: "
-                f"{info.error!r}; reinstall it with pip install 'pypet-rebuild[{plugin_name}]'"
+                f"{info.error!r}; reinstall it with {install_command(plugin_name)}"
             )
             error.__cause__ = info.error
             return error
@@ -196,7 +210,7 @@ class PluginHost:
             )
         return MissingPluginError(
             f"{what} needs the plugin {plugin_name!r}, which is not installed; "
-            f"install it with: pip install 'pypet-rebuild[{plugin_name}]'"
+            f"install it with: {install_command(plugin_name)}"
         )
 
     def open_storage(self, url: str | os.PathLike[str], **options: Any) -> StorageBackend:

@@ -1,4 +1,5 @@
-"""Registries that registration hooks fill: storage backends and runners.
+"""Registries that registration hooks fill: storage backends, runners and
+the keyword arguments of ``Environment`` that plugins claim.
 
 Plugins add *types* through these objects rather than returning values from
 hooks, so one plugin can register several things and the host can say which
@@ -9,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pypet_rebuild.errors import PluginError
 
@@ -17,7 +18,14 @@ if TYPE_CHECKING:
     from pypet_rebuild.runner import Runner
     from pypet_rebuild.storage.base import StorageBackend
 
-__all__ = ["StorageRegistry", "RunnerRegistry", "BackendEntry", "RunnerEntry"]
+__all__ = [
+    "BackendEntry",
+    "EnvironmentOption",
+    "EnvironmentOptionRegistry",
+    "RunnerEntry",
+    "RunnerRegistry",
+    "StorageRegistry",
+]
 
 
 @dataclass(frozen=True)
@@ -89,3 +97,41 @@ class RunnerRegistry:
             )
         self.entries[name] = RunnerEntry(name, factory, self.current_plugin)
 
+
+
+@dataclass(frozen=True)
+class EnvironmentOption:
+    name: str
+    default: Any = None
+    help: str = ""
+    plugin: str = ""
+
+
+@dataclass
+class EnvironmentOptionRegistry:
+    """Keyword arguments of ``Environment`` that belong to a plugin.
+
+    Why: integrations such as git provenance take options
+    (``Environment(..., git_repository=".")``) that the core must not know.
+    The environment hands every claimed option, with its default when not
+    given, to ``environment.plugin_options``; the rest go to the runner.
+    """
+
+    entries: dict[str, EnvironmentOption] = field(default_factory=dict)
+    current_plugin: str = ""
+
+    def add(self, name: str, default: Any = None, *, help: str = "") -> None:
+        if not name.isidentifier():
+            raise PluginError(f"environment option {name!r} must be a Python identifier")
+        if name in self.entries:
+            raise PluginError(
+                f"environment option {name!r} is claimed twice (plugins {self.entries[name].plugin!r} "
+                f"and {self.current_plugin!r}); disable one with PYPET_REBUILD_DISABLE_PLUGINS"
+            )
+        self.entries[name] = EnvironmentOption(name, default, help, self.current_plugin)
+
+    def split(self, options: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        """``(claimed options with defaults filled in, the options left for the runner)``."""
+        claimed = {name: options.get(name, entry.default) for name, entry in self.entries.items()}
+        rest = {name: value for name, value in options.items() if name not in self.entries}
+        return claimed, rest

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from pypet_rebuild.storage.records import RunRecord, RunStatus
+from pypet_rebuild.storage.records import RunColumns, RunRecord, RunStatus
 
 __all__ = ["RunTable"]
 
@@ -50,6 +50,33 @@ class RunTable:
     def record_all(self, runs: Iterable[RunRecord]) -> None:
         for run in runs:
             self.record(run)
+
+    def record_columns(self, runs: RunColumns, length: int) -> None:
+        """Record every run of ``runs`` below ``length`` at once."""
+        keep = runs.idx < length
+        idx = runs.idx[keep]
+        if len(idx):
+            self._reserve(int(idx.max()) + 1)
+        self._status[idx] = runs.status[keep]
+        self._started[idx] = runs.started[keep]
+        self._finished[idx] = runs.finished[keep]
+        for i in idx[runs.status[keep] == _FAILED].tolist():
+            if runs.errors.get(i):
+                self._errors[i] = runs.errors[i]
+
+    def arrays(self, length: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Status codes, start and end times of runs ``0 .. length-1`` (0: not stored)."""
+        known = min(length, len(self._status))
+        out = (np.zeros(length, dtype=np.int8), np.full(length, np.nan), np.full(length, np.nan))
+        out[0][:known], out[1][:known], out[2][:known] = (
+            self._status[:known], self._started[:known], self._finished[:known]
+        )
+        stored = out[0] != _NOT_STORED
+        out[1][~stored] = out[2][~stored] = np.nan
+        return out
+
+    def errors(self) -> dict[int, str]:
+        return dict(self._errors)
 
     def get(self, idx: int) -> RunRecord | None:
         if not 0 <= idx < len(self._status) or self._status[idx] == _NOT_STORED:

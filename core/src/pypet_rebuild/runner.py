@@ -80,6 +80,9 @@ class Runner(abc.ABC):
 
     name: ClassVar[str] = ""
     is_coordinator: bool = True
+    # Whether ``execute`` may be called again after it returned (post-processing
+    # runs the points it adds that way); an MPI world whose workers left cannot.
+    repeatable: bool = True
 
     @abc.abstractmethod
     def execute(self, plan: RunPlan, on_outcome: OutcomeSink, on_dispatch: DispatchSink) -> None:

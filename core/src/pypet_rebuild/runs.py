@@ -15,6 +15,7 @@ import numpy as np
 from pypet_rebuild.errors import NodeNotFoundError
 from pypet_rebuild.run_table import RunTable
 from pypet_rebuild.storage.records import RunRecord, run_name
+from pypet_rebuild.storage.untrusted import reveal_column
 from pypet_rebuild.tree import Group, Leaf
 
 if TYPE_CHECKING:
@@ -126,29 +127,43 @@ class RunAccess:
             raise NodeNotFoundError(f"{name!r} is ambiguous across runs: {matches}; give more of the path")
         return matches[0], matches[0] in stored
 
-    def get_column(self, name: str, item: str | None = None) -> tuple[np.ndarray, np.ndarray]:
+    def get_column(
+        self, name: str, item: str | None = None, *, allow_pickle: bool = False
+    ) -> tuple[np.ndarray, np.ndarray]:
         """One item of a per-run result across all runs as ``(indices, values)``.
 
         The fast path for analysis: columnar backends answer it with one read.
         ``item`` defaults to the leaf's own name (the value of
         ``add_result("z", value)``) or ``"value"`` for derived parameters.
+        Pickled values raise ``UnsafeValueError`` unless ``allow_pickle=True``
+        (or ``traj.allow_pickle``): unpickling runs code taken from the data.
         """
         traj: Trajectory = self  # type: ignore[assignment]
         if self._storage is not None and not self._runs_in_memory():
             run_path, _ = self._resolve_run_path(name)
-            return self._storage.load_column_array(traj.name, run_path, _default_item(run_path, item))
-        indices, values = self._column(name, item)
+            indices, values = self._storage.load_column_array(traj.name, run_path, _default_item(run_path, item))
+            visible = indices < len(traj)  # runs past the length: an interrupted merge's (see merging)
+            if not visible.all():
+                indices, values = indices[visible], values[visible]
+            if values.dtype == object:
+                values = reveal_column(values, run_path, allowed=allow_pickle or traj.allow_pickle)
+            return indices, values
+        indices, values = self._column(name, item, allow_pickle)
         return np.asarray(indices, dtype=np.int64), np.asarray(values)
 
     def _runs_in_memory(self) -> bool:
         return any(len(self._runs_group(branch)._children) for branch in ("results", "derived_parameters"))
 
-    def get_from_runs(self, name: str, item: str | None = None) -> dict[str, Any]:
-        """``{run_name: value}`` of one item of a per-run result, in run order."""
-        indices, values = self._column(name, item)
+    def get_from_runs(self, name: str, item: str | None = None, *, allow_pickle: bool = False) -> dict[str, Any]:
+        """``{run_name: value}`` of one item of a per-run result, in run order.
+
+        Pickled values raise ``UnsafeValueError`` unless ``allow_pickle=True``
+        (or ``traj.allow_pickle``): unpickling runs code taken from the data.
+        """
+        indices, values = self._column(name, item, allow_pickle)
         return {run_name(int(i)): v for i, v in zip(indices, values)}
 
-    def _column(self, name: str, item: str | None) -> tuple[list[int], list[Any]]:
+    def _column(self, name: str, item: str | None, allow_pickle: bool = False) -> tuple[list[int], list[Any]]:
         traj: Trajectory = self  # type: ignore[assignment]
         run_path, stored = self._resolve_run_path(name)
         branch, rest = run_path.split(".", 1)
@@ -157,13 +172,14 @@ class RunAccess:
         if stored:
             assert self._storage is not None
             stored_idx, stored_values = self._storage.load_column(traj.name, run_path, item)
-            found.update(zip((int(i) for i in stored_idx), stored_values))
+            found.update((int(i), v) for i, v in zip(stored_idx, stored_values) if i < len(traj))
         for group_name, group in self._runs_group(branch)._children.items():
             leaf = group.get(rest, None)
             if isinstance(leaf, Leaf):
                 found[int(group_name[4:])] = _leaf_item(leaf, item)
         order = sorted(found)
-        return order, [found[i] for i in order]
+        allowed = allow_pickle or traj.allow_pickle
+        return order, reveal_column([found[i] for i in order], run_path, allowed=allowed)
 
 
 def _default_item(run_path: str, item: str | None) -> str:
@@ -179,5 +195,7 @@ def _leaf_item(leaf: Leaf, item: str) -> Any:
 
     if isinstance(leaf, Parameter):
         return leaf.default
-    return leaf.get(item)  # type: ignore[attr-defined]
+    items = leaf.items()  # type: ignore[attr-defined]
+    # Placeholders pass through here: the caller reveals or refuses the whole column.
+    return items[item] if item in items else leaf.get(item)  # type: ignore[attr-defined]
 

@@ -21,6 +21,7 @@ from pypet_rebuild.runs import RunAccess, RunsGroup
 from pypet_rebuild.tree import Group, Leaf, Node
 
 if TYPE_CHECKING:
+    from pypet_rebuild.merging import MergeSummary
     from pypet_rebuild.storage.base import StorageBackend
 
 __all__ = ["Trajectory"]
@@ -219,6 +220,15 @@ class Trajectory(RunAccess, StorageAccess, Group):
         for parameter, values in resolved.items():
             parameter._expand(values)
         self._length += check_equal_lengths(space)
+
+    def merge(self, other: Trajectory, **options: Any) -> MergeSummary:
+        """Append the other stored trajectory's runs to this one (pypet's ``f_merge``).
+
+        Options and rules: ``pypet_rebuild.merging.merge_trajectories``.
+        """
+        from pypet_rebuild.merging import merge_into
+
+        return merge_into(self, other, **options)
 
     @property
     def explored_parameters(self) -> dict[str, Parameter]:

@@ -9,13 +9,15 @@ from pypet_rebuild.persistence import resolve_trajectory_name
 from pypet_rebuild.plugins import PluginHost, get_plugin_host
 from pypet_rebuild.storage.base import StorageBackend
 from pypet_rebuild.storage.records import TrajectoryInfo
+from pypet_rebuild.storage.untrusted import check_info, checked_records
 
-__all__ = ["copy_trajectory"]
+__all__ = ["copy_trajectory", "open_storage", "StorageLike"]
 
 StorageLike = str | os.PathLike[str] | StorageBackend
 
 
-def _open(storage: StorageLike, host: PluginHost) -> tuple[StorageBackend, bool]:
+def open_storage(storage: StorageLike, host: PluginHost) -> tuple[StorageBackend, bool]:
+    """The backend for ``storage``, and whether the caller opened it (and must close it)."""
     if isinstance(storage, StorageBackend):
         return storage, False
     return host.open_storage(storage), True
@@ -35,19 +37,23 @@ def copy_trajectory(
     """Copy one trajectory (nodes, explored ranges, runs and their status).
 
     Runs move in batches, so a trajectory larger than memory copies in
-    bounded memory. Returns the destination's trajectory info.
+    bounded memory. Pickled result items move as bytes, never unpickled, so
+    copying untrusted data runs none of its code and needs no
+    ``allow_pickle``; a pickle where none belongs (metadata, annotations,
+    parameters) stops the copy with ``UnsafeValueError``. Returns the
+    destination's trajectory info.
     """
     host = plugin_host or get_plugin_host()
-    src, close_src = _open(source, host)
-    dst, close_dst = _open(destination, host)
+    src, close_src = open_storage(source, host)
+    dst, close_dst = open_storage(destination, host)
     try:
-        info = resolve_trajectory_name(src, name, index)
+        info = check_info(resolve_trajectory_name(src, name, index))
         target = TrajectoryInfo(new_name or info.name, info.created, info.comment, dict(info.metadata))
         dst.create_trajectory(target, overwrite=overwrite)
-        dst.store_nodes(target.name, src.load_nodes(info.name))
+        dst.store_nodes(target.name, checked_records(src.load_nodes(info.name)))
         batch: list[Any] = []
         for run in src.load_run_infos(info.name):
-            run.nodes = src.load_run(info.name, run.idx)
+            run.nodes = checked_records(src.load_run(info.name, run.idx))
             batch.append(run)
             if len(batch) >= batch_size:
                 dst.store_runs(target.name, batch)

@@ -5,26 +5,43 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
+from pypet_rebuild.errors import InvalidCommentError
 from pypet_rebuild.leaves import Parameter, Result
 from pypet_rebuild.runs import RunsGroup
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, run_name
+from pypet_rebuild.storage.untrusted import check_record, pickled_items
 from pypet_rebuild.tree import Group, Leaf, Node
 
 if TYPE_CHECKING:
     from pypet_rebuild.trajectory import Trajectory
 
-__all__ = ["node_records", "leaf_record", "add_records", "add_run_records", "take_run_records"]
+__all__ = ["node_records", "leaf_record", "add_records", "add_run_records", "take_run_records", "checked_comment"]
+
+
+def checked_comment(comment: object, where: str) -> str:
+    """``comment`` if every backend can store it. PostgreSQL text cannot hold NUL,
+    so it is refused for all backends alike, before anything is stored."""
+    if not isinstance(comment, str):
+        raise InvalidCommentError(f"the comment of {where} must be a str, got {type(comment).__name__}")
+    if "\x00" in comment:
+        raise InvalidCommentError(
+            f"the comment of {where} contains a NUL character ('\\x00'), which not every storage can "
+            "hold; remove it (e.g. comment.replace('\\x00', ''))"
+        )
+    return comment
 
 
 def leaf_record(leaf: Leaf, path: str, *, with_data: bool = True) -> NodeRecord:
     if isinstance(leaf, Parameter):
         data = {"value": leaf._default} if with_data and leaf._loaded else None
         explored = list(leaf._range) if leaf._range is not None else None
-        return NodeRecord(path, NodeKind.PARAMETER, leaf.comment, dict(leaf.annotations), data, explored)
+        comment = checked_comment(leaf.comment, repr(path))
+        return NodeRecord(path, NodeKind.PARAMETER, comment, dict(leaf.annotations), data, explored)
     assert isinstance(leaf, Result)
     data = dict(leaf._items) if with_data and leaf._items is not None else None
+    comment = checked_comment(leaf.comment, repr(path))
     return NodeRecord(
-        path, NodeKind.RESULT, leaf.comment, dict(leaf.annotations), data, pickled=tuple(sorted(leaf._pickled))
+        path, NodeKind.RESULT, comment, dict(leaf.annotations), data, pickled=tuple(sorted(leaf._pickled))
     )
 
 
@@ -37,7 +54,8 @@ def node_records(traj: Trajectory, nodes: Iterable[Node] | None = None) -> list[
             records.append(leaf_record(node, node.full_name))
         else:
             assert isinstance(node, Group)
-            records.append(NodeRecord(node.full_name, NodeKind.GROUP, node.comment, dict(node.annotations)))
+            comment = checked_comment(node.comment, repr(node.full_name))
+            records.append(NodeRecord(node.full_name, NodeKind.GROUP, comment, dict(node.annotations)))
     for node in [traj, *nodes]:
         if isinstance(node, Group):
             prefix = node.full_name + "." if node.full_name else ""
@@ -60,7 +78,7 @@ def _leaf_from_record(record: NodeRecord) -> Leaf:
         return parameter
     result = Result(record.name, comment=record.comment)
     result._items = None if record.data is None else dict(record.data)
-    result._pickled = set(record.pickled)
+    result._pickled = set(record.pickled) | pickled_items(record.data)
     return result
 
 
@@ -68,6 +86,7 @@ def add_records(traj: Trajectory, records: Iterable[NodeRecord]) -> None:
     """Build (or refresh) nodes from records, parents before children."""
     links = []
     for record in sorted(records, key=lambda r: r.path.count(".")):
+        check_record(record)
         if record.kind is NodeKind.LINK:
             links.append(record)
             continue
@@ -96,6 +115,7 @@ def add_records(traj: Trajectory, records: Iterable[NodeRecord]) -> None:
 def add_run_records(run_group: Group, records: Iterable[NodeRecord]) -> None:
     """Rebuild one run's leaves below its run group from run-path records."""
     for record in records:
+        check_record(record)
         rest = record.path.split(".", 1)[1]
         parent_path, _, _name = rest.rpartition(".")
         parent = run_group._ensure_group(parent_path) if parent_path else run_group

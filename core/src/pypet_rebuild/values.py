@@ -9,7 +9,11 @@ A backend then only stores JSON and raw arrays (or one :func:`pack` blob).
 
 Pickle is never a silent fallback: it is used only when the caller passes
 ``allow_pickle=True``, because pickled data breaks across library versions
-and executes code on load.
+and executes code on load. Reading is the mirror image: :func:`decode` and
+:func:`unpack` are the one way stored values come back, for every backend,
+and they never unpickle. A value holding a pickle comes back as a
+:class:`PickledValue` placeholder (or, for metadata, is refused); only the
+core unpickles it, where the reader passed ``allow_pickle=True``.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from pypet_rebuild._pickled import PickledValue, PickleMet, unsafe_place
+from pypet_rebuild._checksums import seal, unseal
 from pypet_rebuild._value_codecs import (
     BUILTIN_TAGS,
     PLUGIN_PREFIX,
@@ -32,10 +38,11 @@ from pypet_rebuild._value_codecs import (
 )
 from pypet_rebuild._value_equality import values_equal
 from pypet_rebuild._value_samples import sample_result_values, sample_values
-from pypet_rebuild.errors import PypetRebuildError
+from pypet_rebuild.errors import PypetRebuildError, StorageError
 
 __all__ = [
     "ValueTypeRegistry",
+    "PickledValue",
     "default_registry",
     "check_parameter_value",
     "check_result_value",
@@ -67,9 +74,10 @@ class ValueTypeRegistry:
     class and loaded back as the wrong type.
     """
 
-    def __init__(self) -> None:
+    def __init__(self, *, deferred_loader: Callable[[], None] | None = None) -> None:
         self._by_class: dict[type, tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] = {}
         self._by_tag: dict[str, tuple[str, Callable[[Any], Any], Callable[[Any], Any]]] = {}
+        self._deferred_loader = deferred_loader
 
     def add(
         self,
@@ -132,6 +140,20 @@ class ValueTypeRegistry:
         entry = self._by_class.get(cls)
         return entry[0] if entry else None
 
+    def _load_deferred(self) -> bool:
+        """Run the deferred loader once; True if it ran (so a lookup may now succeed).
+
+        The process-wide registry is filled by the plugin host, which a
+        script that never opened an Environment (``traj.add_parameter("tau",
+        10 * ms)`` first) or a runner's worker process has not built yet: the
+        codecs call this before they call a type unknown.
+        """
+        loader, self._deferred_loader = self._deferred_loader, None
+        if loader is None:
+            return False
+        loader()
+        return True
+
     # Used by the codec modules; not part of the public surface.
     def _entry_for_type(self, cls: type) -> tuple[str, Callable, Callable] | None:
         return self._by_class.get(cls)
@@ -141,7 +163,13 @@ class ValueTypeRegistry:
 
 
 _BUILTIN_CLASSES = frozenset((type(None), *SCALAR_TYPES, list, tuple, dict, np.ndarray))
-_DEFAULT_REGISTRY = ValueTypeRegistry()
+def _build_plugin_host() -> None:
+    from pypet_rebuild.plugins import get_plugin_host
+
+    get_plugin_host()
+
+
+_DEFAULT_REGISTRY = ValueTypeRegistry(deferred_loader=_build_plugin_host)
 
 
 def default_registry() -> ValueTypeRegistry:
@@ -179,13 +207,24 @@ def encode(
     return Encoder(_registry(registry), allow_pickle).encode(value)
 
 
-def decode(tree: dict, registry: ValueTypeRegistry | None = None, *, copy: bool = True) -> Any:
-    """Rebuild the value of a portable tree.
+def decode(
+    tree: dict, registry: ValueTypeRegistry | None = None, *, copy: bool = True, metadata: bool = False
+) -> Any:
+    """Rebuild the value of a portable tree, never unpickling.
 
-    ``copy=False`` lets a backend that just read fresh arrays skip a copy;
-    keep the default when the tree stays alive (e.g. an in-memory store).
+    A tree that contains a pickle anywhere becomes one :class:`PickledValue`
+    holding the tree. With ``metadata=True`` (trajectory metadata,
+    annotations, explored ranges: places that never hold pickles) it raises
+    ``UnsafeValueError`` instead. ``copy=False`` lets a backend that just read
+    fresh arrays skip a copy; keep the default when the tree stays alive
+    (e.g. an in-memory store).
     """
-    return Decoder(_registry(registry), copy=copy).decode(tree)
+    try:
+        return Decoder(_registry(registry), copy=copy).decode(tree)
+    except PickleMet:
+        if metadata:
+            raise unsafe_place("stored metadata, annotations or an explored range") from None
+        return PickledValue(tree)
 
 
 def split_arrays(tree: Any) -> tuple[Any, list[np.ndarray]]:
@@ -259,25 +298,39 @@ def pack(
     buffer.write(header)
     for array in arrays:
         np.lib.format.write_array(buffer, array, allow_pickle=False)
-    return buffer.getvalue()
+    return seal(buffer.getvalue())
 
 
-def unpack(data: bytes, registry: ValueTypeRegistry | None = None) -> Any:
-    """Inverse of :func:`pack`."""
-    data = bytes(data)
+def unpack(data: bytes, registry: ValueTypeRegistry | None = None, *, metadata: bool = False) -> Any:
+    """Inverse of :func:`pack`; like :func:`decode`, it never unpickles.
+
+    A blob whose checksum fails is a ``DamagedDataError``; one that is not
+    one :func:`pack` wrote whole (truncated, crafted) is a ``StorageError``,
+    never a crash deep in numpy or json.
+    """
+    data = unseal(bytes(data))
     if not data.startswith(_PACK_MAGIC):
-        raise PypetRebuildError("data is not a pypet-rebuild value blob (bad magic bytes)")
-    start = len(_PACK_MAGIC)
-    (length,) = _PACK_LENGTH.unpack_from(data, start)
-    start += _PACK_LENGTH.size
-    header = json.loads(data[start:start + length].decode("utf-8"))
-    buffer = io.BytesIO(data)
-    buffer.seek(start + length)
-    arrays = [
-        np.lib.format.read_array(buffer, allow_pickle=False)
-        for _ in range(int(header["n_arrays"]))
-    ]
-    return decode(join_arrays(header["tree"], arrays), registry, copy=False)
+        raise StorageError("data is not a pypet-rebuild value blob (bad magic bytes); the stored data is damaged")
+    try:
+        start = len(_PACK_MAGIC)
+        (length,) = _PACK_LENGTH.unpack_from(data, start)
+        start += _PACK_LENGTH.size
+        if start + length > len(data):
+            raise ValueError(f"header of {length} bytes runs past the end")
+        header = json.loads(data[start:start + length].decode("utf-8"))
+        buffer = io.BytesIO(data)
+        buffer.seek(start + length)
+        arrays = [
+            np.lib.format.read_array(buffer, allow_pickle=False)
+            for _ in range(int(header["n_arrays"]))
+        ]
+        tree = join_arrays(header["tree"], arrays)
+    except (ValueError, TypeError, KeyError, EOFError, struct.error, UnicodeDecodeError, PypetRebuildError) as exc:
+        raise StorageError(
+            f"a stored value blob is damaged and cannot be read ({type(exc).__name__}: {exc}); "
+            "restore the file from a backup or re-run the runs that stored it"
+        ) from exc
+    return decode(tree, registry, copy=False, metadata=metadata)
 
 
 def type_key(value: Any, registry: ValueTypeRegistry | None = None) -> str:

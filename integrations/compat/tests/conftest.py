@@ -3,7 +3,7 @@
 pypet runs in its own virtual environment (``pypet_rebuild_compat.reference``):
 0.6.1, whose layout 0.7 kept, and 0.5.2, the last with the older layout
 (sparse matrices as components), which runs on 0.6.1's packages from an
-overlay folder. Both are cached under ``.venv-pypet/`` at the repository
+overlay folder; 0.7.0 on request. They are cached under ``.venv-pypet/`` at the repository
 root (or where ``PYPET_REBUILD_PYPET_VENV`` points), so only the first
 session pays for the install. Without PyPI the tests that need pypet skip,
 except under ``CI=true``, where they fail.
@@ -23,6 +23,7 @@ import pytest
 
 from pypet_rebuild_compat.reference import (
     PYPET_VERSION,
+    REFERENCES,
     ensure_pypet_overlay,
     ensure_pypet_venv,
     sdist_member,
@@ -33,7 +34,10 @@ HERE = Path(__file__).resolve().parent
 PYPET_SIDE = HERE / "pypet_side"
 REPO = HERE.parents[2]
 HISTORIC_FILE = "pypet/tests/testdata/pypet_v0_1b_6.hdf5"
-PYPET_VERSIONS = (PYPET_VERSION, "0.5.2")
+# 0.7.0 (same layout as 0.6.1, on a pyenv Python >= 3.12) costs one more
+# environment: opt in with PYPET_REBUILD_PYPET_VERSIONS=0.6.1,0.5.2,0.7.0.
+PYPET_VERSIONS = tuple(os.environ.get("PYPET_REBUILD_PYPET_VERSIONS", f"{PYPET_VERSION},0.5.2").split(","))
+_OWN_ENVIRONMENTS = {reference.version: reference for reference in REFERENCES}
 
 sys.path[:0] = [str(PYPET_SIDE), str(HERE)]  # normal_form and our_dump, shared by both sides
 
@@ -69,11 +73,12 @@ class PypetRunner:
 @pytest.fixture(scope="session", params=PYPET_VERSIONS, ids=[f"pypet-{v}" for v in PYPET_VERSIONS])
 def pypet(request: pytest.FixtureRequest) -> PypetRunner:
     version, cache = request.param, _cache()
-    venv = cache / f"pypet-{PYPET_VERSION}"
+    reference = _OWN_ENVIRONMENTS.get(version, _OWN_ENVIRONMENTS[PYPET_VERSION])
+    venv = cache / f"pypet-{reference.version}"
     overlay = None
     try:
-        ensure_pypet_venv(venv, cache / "install.log")
-        if version != PYPET_VERSION:
+        ensure_pypet_venv(venv, cache / f"install-{reference.version}.log", reference)
+        if version != reference.version:
             overlay = ensure_pypet_overlay(venv, cache / f"overlay-{version}", version, cache / f"install-{version}.log")
     except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
         _unavailable(f"the real pypet {version} could not be installed: {error}")

@@ -92,6 +92,17 @@ def slow_job(traj: Trajectory) -> float:
     return z
 
 
+def mapped_job(traj: Trajectory, offset: float, *, label: str) -> float:
+    """For ``run_map``: each run gets its own offset and label."""
+    z = product_job(traj) + offset
+    traj.add_result("mapped", value=z, label=label)
+    return z
+
+
+def map_arguments(count: int) -> tuple[list[float], list[str]]:
+    return [10.0 * idx for idx in range(count)], [f"point {idx}" for idx in range(count)]
+
+
 def _refuse_outside_rank_zero() -> LoadsOnlyOnRankZero:
     from mpi4py import MPI
 
@@ -129,6 +140,9 @@ def main(argv: list[str]) -> None:
             returned = [(idx, value if idx != UNSENDABLE_RUN else None) for idx, value in env.run(failing_job)]
         elif mode == "die":
             returned = env.run(dying_job)
+        elif mode == "map":
+            offsets, labels = map_arguments(len(env.trajectory))
+            returned = env.run_map(mapped_job, offsets, label=labels)
         elif mode == "slow":
             returned = env.run(slow_job)
         elif mode == "fail_fast_uncaught":

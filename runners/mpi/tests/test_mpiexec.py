@@ -146,6 +146,17 @@ def test_exploration_stores_what_the_serial_runner_stores(kind: str, ranks: int,
     assert sorted(logged) == sorted(ALL_RUNS)
 
 
+def test_run_map_gives_each_run_its_own_arguments(storage: str) -> None:
+    job = launch(3, "map", storage)
+    assert job.returncode == 0, job.stderr
+    offsets, labels = script.map_arguments(len(ALL_RUNS))
+    url = f"memory://{uuid.uuid4().hex}"
+    with Environment(script.build_trajectory(), url, progress=False, log_to_console=False) as env:
+        expected = env.run_map(script.mapped_job, offsets, label=labels)
+    assert job.returned == expected
+    assert_same_exploration(read_stored(url, script.TRAJECTORY), read_stored(storage, script.TRAJECTORY))
+
+
 def test_failed_runs_are_recorded_and_the_others_complete(storage: str) -> None:
     job = launch(3, "fail", storage)
     assert job.returncode == 0, job.stderr

@@ -97,9 +97,12 @@ class Rows:
     def _create(self, dtype: np.dtype, row_shape: tuple[int, ...], filters: dict[str, Any]) -> None:
         row_bytes = dtype.itemsize * int(np.prod(row_shape, dtype=np.int64)) if dtype != PACKED_DTYPE else 512
         rows = chunk_rows(row_bytes)
+        # HDF5 cannot checksum variable-length rows (their bytes live on the heap): packed
+        # values carry a CRC of their own instead.
+        value_filters = {k: v for k, v in filters.items() if k != "fletcher32"} if dtype == PACKED_DTYPE else filters
         self.group.create_dataset(
             self.values_name, shape=(0, *row_shape), maxshape=(None, *row_shape), dtype=dtype,
-            chunks=(rows, *row_shape), **filters,
+            chunks=(rows, *row_shape), **value_filters,
         )
         self.group.create_dataset(
             self.index_name, shape=(0,), maxshape=(None,), dtype=np.int64, chunks=(max(rows, 1024),), **filters

@@ -16,16 +16,23 @@ import contextlib
 import fcntl
 import os
 import time
+import warnings
 import weakref
 from collections.abc import Callable
 from typing import Any, TypeVar
 
 import h5py
 
-from pypet_rebuild.errors import PypetRebuildError, SchemaVersionError, StorageError
+from pypet_rebuild.errors import (
+    DamagedDataError, PypetRebuildError, SchemaVersionError, StorageError, StorageWarning,
+)
 
-from pypet_rebuild_hdf5._journal import ACTIVE, HEADER_SIZE, IDLE, JournaledFile, read_header, recover
-from pypet_rebuild_hdf5._locking import WriterLock, flock, fsync_directory, journal_path, still_linked
+from pypet_rebuild_hdf5._journal import (
+    ACTIVE, HEADER_SIZE, IDLE, JournaledFile, JournalHeader, read_header, recover,
+)
+from pypet_rebuild_hdf5._locking import (
+    WriterLock, flock, fsync_directory, journal_path, open_sidecar, still_linked,
+)
 from pypet_rebuild_hdf5._options import HDF5Options
 
 __all__ = ["FileAccess", "Session", "LAYOUT_ATTRIBUTE", "LAYOUT_VERSION"]
@@ -33,6 +40,7 @@ __all__ = ["FileAccess", "Session", "LAYOUT_ATTRIBUTE", "LAYOUT_VERSION"]
 LAYOUT_ATTRIBUTE = "pypet_rebuild_layout"
 LAYOUT_VERSION = 1
 T = TypeVar("T")
+_TORN_HEADER_WAIT = 0.5  # seconds; a live writer writes its 44-byte header in microseconds
 _WRITERS: weakref.WeakSet[FileAccess] = weakref.WeakSet()
 
 
@@ -69,10 +77,16 @@ class FileAccess:
 
     # -- reading -----------------------------------------------------------------------
 
-    def read(self, operation: Callable[[Session | None], T]) -> T:
-        """Run ``operation`` on a consistent view (None: no file yet, an empty storage)."""
+    def read(self, operation: Callable[[Session | None], T], what: str = "") -> T:
+        """Run ``operation`` on a consistent view (None: no file yet, an empty storage).
+
+        ``what`` names what is read, for the message when the file turns out damaged.
+        """
         if self._writer is not None:
-            return operation(self._writer)
+            try:
+                return operation(self._writer)
+            except Exception as exc:
+                raise self._damaged(exc, what) from exc
         deadline = time.monotonic() + 60.0
         while time.monotonic() < deadline:
             fd = self._locked_journal()
@@ -84,18 +98,34 @@ class FileAccess:
                 if fd is None and os.path.exists(journal_path(self.path)):
                     continue  # a writer started while we read without its lock: read again
                 return result
-            except OSError as exc:
-                raise self._error("cannot be read", exc) from exc
+            except Exception as exc:
+                if fd is None and os.path.exists(journal_path(self.path)):
+                    self._drop_reader()
+                    continue
+                raise self._damaged(exc, what) from exc
             finally:
                 if fd is not None:
                     os.close(fd)
         raise StorageError(f"{self.path!r} kept changing for a minute while being read; try again later")
 
+    def _damaged(self, exc: Exception, what: str) -> Exception:
+        """Errors of ours pass; anything h5py raises while reading means a damaged file."""
+        where = f" while reading {what}" if what else ""
+        if isinstance(exc, DamagedDataError):
+            return DamagedDataError(f"HDF5 storage {self.path!r}{where}: {exc}")
+        if isinstance(exc, PypetRebuildError):
+            return exc
+        return StorageError(
+            f"HDF5 storage {self.path!r} cannot be read{where}: the file is damaged "
+            f"({type(exc).__name__}: {exc}). Restore it from a backup; parts that still read can be "
+            "copied out with load_trajectory or h5py"
+        )
+
     def _locked_journal(self) -> int | None:
         """The journal, share-locked so no commit runs meanwhile; None if there is none."""
         while True:
             try:
-                fd = os.open(journal_path(self.path), os.O_RDONLY)
+                fd = open_sidecar(journal_path(self.path), os.O_RDONLY)
             except FileNotFoundError:
                 return None
             fcntl.flock(fd, fcntl.LOCK_SH)
@@ -107,8 +137,7 @@ class FileAccess:
         """Repair the file if a writer died during a commit; True if the caller must retry."""
         header = read_header(fd)
         if header is None and os.fstat(fd).st_size > 0:
-            time.sleep(0.001)  # a header being written right now
-            return True
+            header = self._settled_header(fd)
         if header is None or header.state != ACTIVE or os.fstat(fd).st_size <= HEADER_SIZE:
             return False
         fcntl.flock(fd, fcntl.LOCK_UN)
@@ -122,9 +151,25 @@ class FileAccess:
             lock.release()
         return True
 
+    def _settled_header(self, fd: int) -> JournalHeader:
+        """The header once a writer finished writing it; a header that stays
+        invalid was damaged (a torn write at a power loss, or tampering)."""
+        deadline = time.monotonic() + _TORN_HEADER_WAIT
+        while time.monotonic() < deadline:
+            time.sleep(0.001)
+            header = read_header(fd)
+            if header is not None:
+                return header
+        raise StorageError(
+            f"the journal {journal_path(self.path)!r} beside {self.path!r} is damaged (its header is "
+            "not a valid pypet-rebuild journal header). If no process is writing the store, open it "
+            "for writing once (any write, or Environment(..., resume=True)) to reset the journal, or "
+            "delete the journal file"
+        )
+
     def _repair(self) -> None:
         try:
-            journal = os.open(journal_path(self.path), os.O_RDWR)
+            journal = open_sidecar(journal_path(self.path), os.O_RDWR)
             main = os.open(self.path, os.O_RDWR)
         except PermissionError as exc:
             raise StorageError(
@@ -150,7 +195,9 @@ class FileAccess:
         if self._reader is not None and stamp == self._reader_stamp:
             return self._reader
         self._drop_reader()
-        if status.st_size == 0:
+        if status.st_size == 0 or (header is not None and header.state == ACTIVE and header.base == 0):
+            # Nothing committed yet: a new file whose first writer is still at work, or was
+            # killed before its first commit (its next writer starts it anew).
             return None
         # Through a Python file object, not by name: HDF5 hands out one shared, cached view per
         # file opened by name in a process, which would go stale for this reader.
@@ -204,10 +251,10 @@ class FileAccess:
         self._lock = lock
         try:
             created = not os.path.exists(self.path)
-            self._journal_fd = os.open(journal_path(self.path), os.O_RDWR | os.O_CREAT, 0o644)
+            self._journal_fd = open_sidecar(journal_path(self.path), os.O_RDWR | os.O_CREAT)
             self._main_fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
             with flock(self._journal_fd, fcntl.LOCK_EX):
-                recover(self._main_fd, self._journal_fd, fsync=self.options.fsync)
+                self._recover_for_writing()
             if created and self.options.fsync:
                 fsync_directory(self.path)
             journal_fd = self._journal_fd
@@ -229,6 +276,24 @@ class FileAccess:
         self._writer = Session(h5, self.options, writable=True)
         _WRITERS.add(self)
         return self._writer
+
+    def _recover_for_writing(self) -> None:
+        """Undo what a dead writer left half-done, saying so where the user may wonder."""
+        assert self._main_fd is not None and self._journal_fd is not None
+        header = read_header(self._journal_fd)
+        if header is None and os.fstat(self._journal_fd).st_size > 0:
+            warnings.warn(
+                f"the journal beside {self.path!r} was damaged (invalid header) and is reset; "
+                "the file is used as it is", StorageWarning, stacklevel=5,
+            )
+        leftover = os.fstat(self._main_fd).st_size
+        if recover(self._main_fd, self._journal_fd, fsync=self.options.fsync) and header and header.base == 0:
+            if leftover:
+                warnings.warn(
+                    f"{self.path!r} was left by a writer that died before its first commit ({leftover} "
+                    "bytes, nothing committed); it is started anew as an empty store",
+                    StorageWarning, stacklevel=5,
+                )
 
     def _close_writer(self, *, commit: bool) -> None:
         """Close the writing side; without ``commit`` undo everything since the last commit."""

@@ -122,9 +122,11 @@ def to_portable_json(value: Any) -> Any:
 
 
 def from_portable_json(obj: Any) -> Any:
+    """Inverse of :func:`to_portable_json`; these places never hold pickles,
+    so the codec refuses one here whatever the reader allowed."""
     if isinstance(obj, dict) and set(obj) == {"packed"}:
-        return unpack(base64.b64decode(obj["packed"]))
-    return decode(obj)
+        return unpack(base64.b64decode(obj["packed"]), metadata=True)
+    return decode(obj, metadata=True)
 
 
 # -- items ---------------------------------------------------------------------------
@@ -228,4 +230,4 @@ def read_item(dataset: h5py.Dataset, tag: str) -> Any:
 def read_range(dataset: h5py.Dataset, tag: str) -> list[Any]:
     if tag.startswith("range:"):
         return rows_to_values(tag[len("range:"):], dataset[()])
-    return read_item(dataset, "packed")
+    return unpack(np.asarray(dataset[()], dtype=np.uint8).tobytes(), metadata=True)

@@ -37,6 +37,8 @@ from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
 
+from pypet_rebuild._crash_points import crash_point
+
 __all__ = ["JournaledFile", "JournalHeader", "read_header", "recover", "HEADER_SIZE"]
 
 PAGE_SIZE = 4096
@@ -203,6 +205,7 @@ class JournaledFile:
         view = memoryview(data).cast("B")
         start, end = self._position, self._position + len(view)
         self._begin()
+        crash_point("hdf5.write")
         if start < self._base:
             for page in range(start // PAGE_SIZE, (min(end, self._base) - 1) // PAGE_SIZE + 1):
                 content = self._page(page)
@@ -245,6 +248,7 @@ class JournaledFile:
             position += len(record)
         if changed and self._fsync:
             os.fsync(self._journal)
+        crash_point("hdf5.commit")
         with self._exclusive():
             for page in changed:
                 _pwrite_all(self._fd, self._pages[page], page * PAGE_SIZE)

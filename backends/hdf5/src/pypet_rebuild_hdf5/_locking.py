@@ -12,19 +12,28 @@
 A writer removes both files when it closes cleanly. Whoever locks one of
 them checks afterwards that the path still names the file it locked (a
 closing writer may have removed it in between) and starts over if not.
+
+Both are opened with ``open_sidecar``: never through a symbolic link and
+never when the name is a second hard link to some other file, because
+anyone who can create files in the store's folder could otherwise make the
+writer overwrite any file it may write.
 """
 
 from __future__ import annotations
 
 import contextlib
+import errno
 import fcntl
 import os
 import socket
+import stat
 from collections.abc import Iterator
 
-from pypet_rebuild.errors import StorageLockedError
+from pypet_rebuild.errors import StorageError, StorageLockedError
 
-__all__ = ["WriterLock", "lock_path", "journal_path", "still_linked", "flock", "fsync_directory"]
+__all__ = [
+    "WriterLock", "lock_path", "journal_path", "still_linked", "flock", "fsync_directory", "open_sidecar",
+]
 
 
 def lock_path(path: str) -> str:
@@ -43,6 +52,29 @@ def still_linked(fd: int, path: str) -> bool:
         return False
     mine = os.fstat(fd)
     return (named.st_dev, named.st_ino) == (mine.st_dev, mine.st_ino)
+
+
+def open_sidecar(path: str, flags: int) -> int:
+    """Open a lock or journal file, refusing links: see the module docstring."""
+    try:
+        # O_NONBLOCK: opening a FIFO planted under that name must not hang (no effect on files).
+        fd = os.open(path, flags | os.O_NOFOLLOW | os.O_CLOEXEC | os.O_NONBLOCK, 0o644)
+    except OSError as exc:
+        if exc.errno != errno.ELOOP:
+            raise
+        raise StorageError(
+            f"{path!r} is a symbolic link; pypet-rebuild never follows links for its lock and journal "
+            "files, since a link could make it overwrite another file. Remove the link (if no "
+            "pypet-rebuild process writes the store now) and open the store again"
+        ) from None
+    status = os.fstat(fd)
+    if not stat.S_ISREG(status.st_mode) or status.st_nlink != 1:
+        os.close(fd)
+        raise StorageError(
+            f"{path!r} is not a plain file of its own (a hard link to another file, or a special "
+            "file); pypet-rebuild will not write it. Remove it and open the store again"
+        )
+    return fd
 
 
 @contextlib.contextmanager
@@ -73,7 +105,7 @@ class WriterLock:
 
     def acquire(self) -> None:
         while self.fd is None:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT, 0o644)
+            fd = open_sidecar(self.path, os.O_RDWR | os.O_CREAT)
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError:

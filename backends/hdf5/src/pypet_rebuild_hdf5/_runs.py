@@ -23,7 +23,7 @@ from typing import Any
 import h5py
 import numpy as np
 
-from pypet_rebuild.storage.records import NodeRecord, RunRecord, RunStatus
+from pypet_rebuild.storage.records import NodeRecord, RunColumns, RunRecord, RunStatus
 from pypet_rebuild.values import pack, unpack
 
 from pypet_rebuild_hdf5._columns import PACKED_DTYPE, Rows, big_rows, chunk_rows
@@ -112,7 +112,7 @@ class _StatusTable:
             self._rows[runs] = np.arange(len(runs))
         return self._rows
 
-    def write(self, entries: np.ndarray) -> np.ndarray:
+    def write(self, entries: np.ndarray, filters: dict[str, Any]) -> np.ndarray:
         """Insert or overwrite rows; returns the run indices that were stored before."""
         rows_of = self.rows_of()
         runs = entries["idx"]
@@ -123,7 +123,8 @@ class _StatusTable:
         table = self.dataset
         if table is None:
             table = self._dataset = self.root.create_dataset(
-                "status", shape=(0,), maxshape=(None,), dtype=STATUS_DTYPE, chunks=(chunk_rows(STATUS_DTYPE.itemsize),)
+                "status", shape=(0,), maxshape=(None,), dtype=STATUS_DTYPE,
+                chunks=(chunk_rows(STATUS_DTYPE.itemsize),), fletcher32=bool(filters.get("fletcher32")),
             )
         if replaced.any():
             order = np.argsort(old_rows[replaced])
@@ -157,6 +158,19 @@ class RunsState:
             columns = self._root.get("columns") if self._root is not None else None
             self._paths = {name: _RunPath(columns[name]) for name in columns} if columns is not None else {}
         return self._paths
+
+    def run_columns(self) -> RunColumns:
+        table = self._status.dataset if self._status is not None else None
+        entries = table[()] if table is not None else np.zeros(0, dtype=STATUS_DTYPE)
+        entries = entries[np.argsort(entries["idx"], kind="stable")]
+        errors: dict[int, str] = {}
+        if self._errors is not None:
+            runs, texts = self._errors.read()
+            errors = {int(i): bytes(t).decode("utf-8") for i, t in zip(runs, texts)}
+        return RunColumns(
+            entries["idx"].astype(np.int64), entries["status"].astype(np.int8),
+            entries["started"].astype(np.float64), entries["finished"].astype(np.float64), errors,
+        )
 
     def run_infos(self) -> list[RunRecord]:
         table = self._status.dataset if self._status is not None else None
@@ -217,7 +231,7 @@ class RunsState:
             self._root = self.trajectory.create_group(RUNS_GROUP)
             self._status = _StatusTable(self._root)
         assert self._status is not None
-        replaced = self._status.write(prepared.status)
+        replaced = self._status.write(prepared.status, filters)
         if len(replaced):
             self._drop(replaced)
         if prepared.errors:

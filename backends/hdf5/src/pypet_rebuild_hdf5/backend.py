@@ -18,7 +18,7 @@ import numpy as np
 
 from pypet_rebuild.errors import StorageError, TrajectoryNotFoundError
 from pypet_rebuild.storage.base import Capability, StorageBackend
-from pypet_rebuild.storage.records import NodeRecord, RunRecord, TrajectoryInfo
+from pypet_rebuild.storage.records import NodeRecord, RunColumns, RunRecord, TrajectoryInfo
 
 from pypet_rebuild_hdf5 import _nodes
 from pypet_rebuild_hdf5._files import FileAccess, Session
@@ -144,12 +144,14 @@ class HDF5Backend(StorageBackend):
 
     def load_nodes(self, name: str, *, prefix: str = "", with_data: bool = True) -> list[NodeRecord]:
         return self._files.read(
-            lambda session: _nodes.load_nodes(self._trajectory(session, name), prefix, with_data)
+            lambda session: _nodes.load_nodes(self._trajectory(session, name), prefix, with_data),
+            f"the nodes of {self._where(name)}",
         )
 
     def load_items(self, name: str, path: str, items: Sequence[str] | None = None) -> dict[str, Any]:
         return self._files.read(
-            lambda session: _nodes.load_items(self._trajectory(session, name), path, items, self._where(name))
+            lambda session: _nodes.load_items(self._trajectory(session, name), path, items, self._where(name)),
+            f"{path!r} of {self._where(name)}",
         )
 
     def remove_nodes(self, name: str, paths: Sequence[str]) -> None:
@@ -182,7 +184,7 @@ class HDF5Backend(StorageBackend):
                 raise StorageError(f"run {idx} stored no item {item!r} at {run_path!r} in {self._where(name)}")
             return np.asarray(value)[key]
 
-        return self._files.read(read)
+        return self._files.read(read, f"item {item!r} of {path!r} in {self._where(name)}")
 
     # -- runs --------------------------------------------------------------------------
 
@@ -192,10 +194,16 @@ class HDF5Backend(StorageBackend):
         self._files.write(lambda session: self._runs(session, name).store(prepared, filters))
 
     def load_run_infos(self, name: str) -> list[RunRecord]:
-        return self._files.read(lambda session: self._runs(session, name).run_infos())
+        return self._files.read(lambda session: self._runs(session, name).run_infos(),
+                                f"the run records of {self._where(name)}")
+
+    def load_run_columns(self, name: str) -> RunColumns:
+        return self._files.read(lambda session: self._runs(session, name).run_columns(),
+                                f"the run records of {self._where(name)}")
 
     def load_run(self, name: str, idx: int, *, with_data: bool = True) -> list[NodeRecord]:
-        return self._files.read(lambda session: self._runs(session, name).run(idx, with_data))
+        return self._files.read(lambda session: self._runs(session, name).run(idx, with_data),
+                                f"run {idx} of {self._where(name)}")
 
     def list_run_paths(self, name: str) -> list[str]:
         return self._files.read(lambda session: sorted(self._runs(session, name).paths()))
@@ -209,7 +217,7 @@ class HDF5Backend(StorageBackend):
             order = np.argsort(indices, kind="stable")
             return indices[order], [merged[i] for i in order.tolist()]
 
-        return self._files.read(read)
+        return self._files.read(read, f"item {item!r} of the runs' {run_path!r} in {self._where(name)}")
 
     def load_column_array(self, name: str, run_path: str, item: str) -> tuple[np.ndarray, np.ndarray]:
         def read(session: Session | None) -> tuple[np.ndarray, np.ndarray] | None:
@@ -221,7 +229,7 @@ class HDF5Backend(StorageBackend):
                 return runs[order], rows[order]
             return runs, rows
 
-        stacked = self._files.read(read)
+        stacked = self._files.read(read, f"item {item!r} of the runs' {run_path!r} in {self._where(name)}")
         if stacked is not None:
             return stacked
         return super().load_column_array(name, run_path, item)

@@ -9,6 +9,10 @@ numpy's npy reader parses its header with ``literal_eval`` and costs tens of
 microseconds per array, which dominates when a column holds 100,000 small
 arrays. Structured dtypes, which that layout cannot describe, use npy.
 
+Every binary field in a stored tree is an array (the codec stores ``bytes``
+values as uint8 arrays), so a binary read back with its subtype lost is
+still recognised; see ``_array_subtype``.
+
 Every dictionary key in a tree passes through ``escape_key``; the core's
 codec writes user dictionaries as lists of pairs, so user keys only become
 field names in annotations, metadata and item maps, which escape them too.
@@ -41,6 +45,7 @@ __all__ = [
 
 RAW_ARRAY_SUBTYPE = 0x80  # user-defined BSON binary subtypes start at 0x80
 NPY_ARRAY_SUBTYPE = 0x81
+_NPY_MAGIC = b"\x93NUMPY"
 LARGE_VALUE_KEY = "gridfs"  # {"gridfs": file_id}: the value lives in GridFS
 _LONG_TEXT = 1 << 16  # longer strings are measured exactly (UTF-8 may be 4x)
 _NODE_OVERHEAD = 12
@@ -57,12 +62,23 @@ def array_to_binary(array: np.ndarray) -> Binary:
     return Binary(header + array.tobytes(order="C"), RAW_ARRAY_SUBTYPE)
 
 
-def binary_to_array(data: Binary) -> np.ndarray:
+def _array_subtype(data: Binary | bytes) -> int:
+    """The layout of a stored array. A server that drops binary subtypes
+    (nx-27017 hands every binary back as subtype 0, which pymongo reads as
+    ``bytes``) leaves the bytes to tell: the npy layout starts with numpy's
+    magic, the raw one with the length of a dtype string (never 0x93)."""
+    if isinstance(data, Binary) and data.subtype != 0:
+        return int(data.subtype)
+    return NPY_ARRAY_SUBTYPE if data[: len(_NPY_MAGIC)] == _NPY_MAGIC else RAW_ARRAY_SUBTYPE
+
+
+def binary_to_array(data: Binary | bytes) -> np.ndarray:
     """Inverse of :func:`array_to_binary`; always a fresh, writable array."""
-    if data.subtype == NPY_ARRAY_SUBTYPE:
+    subtype = _array_subtype(data)
+    if subtype == NPY_ARRAY_SUBTYPE:
         return array_from_bytes(bytes(data))
-    if data.subtype != RAW_ARRAY_SUBTYPE:
-        raise ValueError(f"binary field of subtype {data.subtype} is not a stored array")
+    if subtype != RAW_ARRAY_SUBTYPE:
+        raise ValueError(f"binary field of subtype {subtype} is not a stored array")
     end = 1 + data[0]
     dtype = np.dtype(data[1:end].decode("ascii"))
     ndim = data[end]
@@ -100,7 +116,7 @@ def _tree_from_bson(node: Any) -> Any:
         return {unescape_key(key): _tree_from_bson(item) for key, item in node.items()}
     if isinstance(node, list):
         return [_tree_from_bson(item) for item in node]
-    if isinstance(node, Binary):
+    if isinstance(node, bytes):  # Binary is a bytes subclass; the tree holds no other bytes
         return binary_to_array(node)
     return node
 
@@ -114,9 +130,9 @@ def encode_value(value: Any, *, allow_pickle: bool = False) -> tuple[Any, int]:
     return _tree_to_bson(encode(value, allow_pickle=allow_pickle))
 
 
-def decode_value(stored: Any) -> Any:
-    """Inverse of :func:`encode_value`."""
-    return decode(_tree_from_bson(stored), copy=False)
+def decode_value(stored: Any, *, metadata: bool = False) -> Any:
+    """Inverse of :func:`encode_value`; ``metadata`` refuses any pickle."""
+    return decode(_tree_from_bson(stored), copy=False, metadata=metadata)
 
 
 def is_large_marker(stored: Any) -> bool:
@@ -138,4 +154,4 @@ def encode_mapping(mapping: Mapping[str, Any]) -> dict[str, Any]:
 
 def decode_mapping(stored: Mapping[str, Any] | None) -> dict[str, Any]:
     """Inverse of :func:`encode_mapping`."""
-    return {unescape_key(key): decode_value(item) for key, item in (stored or {}).items()}
+    return {unescape_key(key): decode_value(item, metadata=True) for key, item in (stored or {}).items()}

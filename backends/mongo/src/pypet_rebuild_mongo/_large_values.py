@@ -35,8 +35,9 @@ class LargeValues:
         """Upload one value; returns the file id to store in its place."""
         return self._fs.put(pack(value, allow_pickle=allow_pickle), metadata=metadata)
 
-    def get(self, file_id: Any) -> Any:
-        return unpack(self._fs.get(file_id).read())
+    def get(self, file_id: Any, *, metadata: bool = False) -> Any:
+        """Download one value; ``metadata`` (explored ranges) refuses any pickle."""
+        return unpack(self._fs.get(file_id).read(), metadata=metadata)
 
     def delete(self, file_ids: Iterable[Any]) -> None:
         """Delete files by id; ids already gone are ignored (repairs may repeat)."""

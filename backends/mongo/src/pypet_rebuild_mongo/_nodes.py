@@ -147,10 +147,10 @@ class NodeStore:
 
     # -- reading ----------------------------------------------------------------------
 
-    def _value(self, stored: Any) -> Any:
+    def _value(self, stored: Any, *, metadata: bool = False) -> Any:
         if is_large_marker(stored):
-            return self.store.large.get(stored[LARGE_VALUE_KEY])
-        return decode_value(stored)
+            return self.store.large.get(stored[LARGE_VALUE_KEY], metadata=metadata)
+        return decode_value(stored, metadata=metadata)
 
     def _record(self, doc: dict[str, Any], with_data: bool) -> NodeRecord:
         data = None
@@ -164,7 +164,7 @@ class NodeStore:
             doc.get("comment", ""),
             decode_mapping(doc.get("annotations")),
             data,
-            None if explored is None else self._value(explored),
+            None if explored is None else self._value(explored, metadata=True),
             doc.get("link_target"),
             tuple(doc.get("pickled", ())),
         )
@@ -197,5 +197,19 @@ class NodeStore:
         missing = [item for item in wanted if item not in held]
         if missing:
             raise StorageError(f"{path!r} has no item(s) {missing}; it holds {sorted(held)}")
-        stored = docs[0]["data"]
-        return {item: self._value(stored[escape_key(item)]) for item in wanted}
+        return {item: self._value(value) for item, value in _projected_items(docs[0], wanted).items()}
+
+
+def _projected_items(document: dict[str, Any], wanted: list[str]) -> dict[str, Any]:
+    """The stored items of a document read with a ``data.<item>`` projection.
+
+    MongoDB nests the projected fields (``{"data": {"b": ...}}``); nx-27017
+    returns them under their dotted names (``{"data.b": ...}``). Escaped item
+    names hold no dots, so both forms are read without ambiguity.
+    """
+    nested = document.get("data") or {}
+    found = {}
+    for item in wanted:
+        key = escape_key(item)
+        found[item] = nested[key] if key in nested else document[f"data.{key}"]
+    return found

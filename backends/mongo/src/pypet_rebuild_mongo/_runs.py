@@ -107,9 +107,13 @@ class RunStore:
             self.store.large.delete_where(traj=uid, seq=old_seq, idx=sorted(drop))
         for chunk_id, drop in dropped.items():
             self._rewrite(self.store.runs, old_chunks[chunk_id], status_without(old_chunks[chunk_id], drop))
-        self.store.trajectories.update_one(
-            {"_id": snapshot.name, "uid": uid}, {"$set": {"run_paths": self._current_paths(uid)}}
-        )
+        # Pull only the paths no run holds any more: a ``$set`` of the whole
+        # list would drop a path that another writer's commit just added.
+        owner = {"_id": snapshot.name, "uid": uid}
+        listed = (self.store.trajectories.find_one(owner, {"run_paths": 1}) or {}).get("run_paths", [])
+        gone = sorted(set(listed) - set(self._current_paths(uid)))
+        if gone:
+            self.store.trajectories.update_one(owner, {"$pull": {"run_paths": {"$in": gone}}})
 
     @staticmethod
     def _rewrite(collection: Any, old: dict[str, Any], new: dict[str, Any] | None) -> None:
@@ -129,6 +133,9 @@ class RunStore:
         """Visible status entries, one per run: the highest ``seq`` wins
         while a write is settling."""
         entries: dict[int, StatusEntry] = {}
+        # A copy: mongomock adds ``_id`` to the projection it is handed, which
+        # would turn the shared exclusion into an inclusion for later reads.
+        projection = None if projection is None else dict(projection)
         for chunk in self.store.runs.find(snapshot.query(**condition), projection):
             for entry in status_entries(chunk):
                 held = entries.get(entry.idx)

@@ -61,7 +61,7 @@ def leaf_record(meta: dict[str, Any]) -> NodeRecord:
         meta.get("comment", ""),
         decode_mapping(meta.get("annotations")),
         None,
-        None if explored is None else decode_value(explored),
+        None if explored is None else decode_value(explored, metadata=True),
         meta.get("link_target"),
         tuple(meta.get("pickled", ())),
     )

@@ -18,8 +18,9 @@ with ``seq < next_seq`` that are not ``open``; where a key (node path, run
 index) has several versions, the highest ``seq`` wins. A trajectory with
 nothing settling (the normal case) holds exactly one visible version per
 key, so readers skip that resolution. A writer killed at any point leaves
-its ``seq`` listed; the next write rolls back what is still open and
-finishes what is settling. Settling only ever deletes versions that a
+its ``seq`` listed; a later write rolls back what is still open (once it
+is older than ``STALE_WRITE_SECONDS``: other processes may be writing the
+same trajectory at the same time) and finishes what is settling. Settling only ever deletes versions that a
 newer committed one hides, and a run's entries in a chunk document are
 rewritten (``replace_one``, atomic per document) without those versions.
 """
@@ -27,12 +28,11 @@ rewritten (``replace_one``, atomic per document) without those versions.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, Protocol
-
-from pymongo import ReturnDocument
 
 from pypet_rebuild.errors import StorageError, TrajectoryNotFoundError
 from pypet_rebuild.plugins import mask_url
@@ -42,6 +42,9 @@ from pypet_rebuild_mongo._large_values import LargeValues
 __all__ = ["Settler", "Snapshot", "Store", "latest_versions"]
 
 logger = logging.getLogger(__name__)
+
+# An open write older than this is taken for abandoned by a killed process.
+STALE_WRITE_SECONDS = 600.0
 
 
 @dataclass(frozen=True)
@@ -130,14 +133,7 @@ class Store:
         """Begin a write and roll it back if the body raises before committing."""
         if snapshot.open or snapshot.settling:
             self._repair(snapshot)
-        owner = {"_id": snapshot.name, "uid": snapshot.uid}
-        before = self.trajectories.find_one_and_update(
-            owner, {"$inc": {"next_seq": 1}}, {"next_seq": 1}, return_document=ReturnDocument.BEFORE
-        )
-        if before is None:
-            raise self._vanished(snapshot)
-        seq = before["next_seq"]
-        self.trajectories.update_one(owner, {"$push": {"open": seq}})
+        seq = self._begin(snapshot)
         try:
             yield seq
         except BaseException:
@@ -147,14 +143,41 @@ class Store:
                 logger.warning("could not roll back write %d of %r; the next write will", seq, snapshot.name)
             raise
 
+    def _begin(self, snapshot: Snapshot) -> int:
+        """Take the next ``seq`` and list it as open in one atomic update.
+
+        A compare-and-swap on ``next_seq``: taking the number and opening it
+        in two updates would let a reader see ``next_seq`` past a write that
+        is not yet listed as open, and then read that write half-done.
+        Another writer taking the same number first makes the swap miss;
+        then the next number is tried.
+        """
+        while True:
+            current = self.trajectories.find_one({"_id": snapshot.name, "uid": snapshot.uid}, {"next_seq": 1})
+            if current is None:
+                raise self._vanished(snapshot)
+            seq = current["next_seq"]
+            taken = self.trajectories.update_one(
+                {"_id": snapshot.name, "uid": snapshot.uid, "next_seq": seq},
+                {"$set": {"next_seq": seq + 1, f"opened.{seq}": time.time()}, "$push": {"open": seq}},
+            )
+            if taken.matched_count == 1:
+                return int(seq)
+
     def commit(self, snapshot: Snapshot, seq: int, run_paths: Iterable[str] = ()) -> None:
         """Make write ``seq`` visible, all at once; the last step inside ``writing``."""
-        update: dict[str, Any] = {"$pull": {"open": seq}, "$push": {"settling": seq}}
+        update: dict[str, Any] = {"$pull": {"open": seq}, "$push": {"settling": seq}, "$unset": {f"opened.{seq}": ""}}
         paths = sorted(set(run_paths))
         if paths:
             update["$addToSet"] = {"run_paths": {"$each": paths}}
         result = self.trajectories.update_one({"_id": snapshot.name, "uid": snapshot.uid, "open": seq}, update)
         if result.matched_count != 1:
+            if self.trajectories.find_one({"_id": snapshot.name, "uid": snapshot.uid}, {"_id": 1}) is not None:
+                raise StorageError(
+                    f"write {seq} of trajectory {snapshot.name!r} in {mask_url(self.url)!r} took longer than "
+                    f"{STALE_WRITE_SECONDS:.0f} s, so another writer took it for abandoned and rolled it "
+                    "back; nothing of it was stored; store smaller batches"
+                )
             raise self._vanished(snapshot)
 
     def settle(self, snapshot: Snapshot, seq: int) -> None:
@@ -181,11 +204,21 @@ class Store:
         for collection in (self.nodes, self.runs, self.run_items):
             collection.delete_many({"traj": snapshot.uid, "seq": seq})
         self.large.delete_where(traj=snapshot.uid, seq=seq)
-        self.trajectories.update_one(owner, {"$pull": {"open": seq}})
+        self.trajectories.update_one(owner, {"$pull": {"open": seq}, "$unset": {f"opened.{seq}": ""}})
 
     def _repair(self, snapshot: Snapshot) -> None:
-        """Finish what a killed writer left: one writer per trajectory at a time."""
+        """Finish what killed writers left.
+
+        Other writers may be at work on the same trajectory: an open write is
+        rolled back only once it is older than ``STALE_WRITE_SECONDS`` (until
+        then it is invisible anyway). Settling is safe to repeat at any time.
+        """
+        opened = snapshot.document.get("opened") or {}
+        now = time.time()
         for seq in sorted(snapshot.open):
+            since = opened.get(str(seq))
+            if since is not None and now - since < STALE_WRITE_SECONDS:
+                continue
             logger.warning("rolling back write %d of %r, left unfinished by a stopped process", seq, snapshot.name)
             self._rollback(snapshot, seq)
         for seq in sorted(snapshot.settling):

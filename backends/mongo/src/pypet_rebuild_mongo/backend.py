@@ -119,7 +119,12 @@ class MongoBackend(StorageBackend):
     def create_trajectory(self, info: TrajectoryInfo, *, overwrite: bool = False) -> None:
         doc = {
             "_id": info.name,
-            "uid": ObjectId(),  # other documents refer to this, so a replaced trajectory's leftovers stay invisible
+            # Other documents refer to this, so a replaced trajectory's leftovers
+            # stay invisible. Kept as the ObjectId's hex string (same order,
+            # same uniqueness): some wire-protocol servers (nx-27017) cannot
+            # match ObjectIds outside ``_id``; trajectories written with an
+            # ObjectId uid read the same, since every query uses the stored value.
+            "uid": str(ObjectId()),
             "created": float(info.created),
             "comment": info.comment,
             "metadata": encode_mapping(info.metadata),

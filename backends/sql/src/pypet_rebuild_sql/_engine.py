@@ -21,7 +21,9 @@ from sqlalchemy import event
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import URL, Engine, make_url
 
-from pypet_rebuild.errors import MissingPluginError, StorageError, StorageLockedError
+from pypet_rebuild.errors import (
+    DamagedDataError, MissingPluginError, PypetRebuildError, StorageError, StorageLockedError,
+)
 from pypet_rebuild.plugins import mask_url
 
 from pypet_rebuild_sql._schemes import ALIASES
@@ -170,14 +172,48 @@ def _is_sqlite(url: str) -> bool:
     return "://" not in url or url.split("://", 1)[0].split("+", 1)[0] == "sqlite"
 
 
+_NUL_HINT = (
+    "PostgreSQL text cannot hold NUL characters ('\\x00'); remove them from trajectory names, "
+    "paths, comments and error texts (stored values may hold them); nothing was changed"
+)
+
+_DAMAGED_HINTS = ("malformed", "file is not a database", "could not decode")
+
+
+def _damaged(shown: str, action: str, detail: str) -> StorageError:
+    return StorageError(
+        f"{action} in {shown!r} failed: the stored data is damaged ({detail}); restore the database "
+        "from a backup (for SQLite, the sqlite3 shell's '.recover' may save what still reads)"
+    )
+
+
 @contextlib.contextmanager
-def translate_errors(url: str, action: str) -> Iterator[None]:
-    """Re-raise SQLAlchemy errors as ``StorageError`` naming the (masked) URL."""
+def translate_errors(url: str, action: str, *, reading: bool = False) -> Iterator[None]:
+    """Re-raise SQLAlchemy errors as ``StorageError`` naming the (masked) URL.
+
+    While ``reading``, anything a driver or decoder raises on stored bytes
+    (a ``UnicodeDecodeError`` from a damaged page) means damaged data.
+    """
     shown = mask_url(url)
     try:
         yield
+    except DamagedDataError as exc:
+        raise DamagedDataError(f"{action} in {shown!r} failed: {exc}") from exc
+    except PypetRebuildError:
+        raise
+    except (UnicodeDecodeError, ValueError, KeyError, TypeError) as exc:
+        if reading:
+            raise _damaged(shown, action, f"{type(exc).__name__}: {exc}") from exc
+        if isinstance(exc, ValueError) and "NUL" in str(exc):
+            raise StorageError(
+                f"{action} in {shown!r} failed: this database cannot store NUL characters ('\\x00') in "
+                f"text ({exc}); remove them; nothing was changed"
+            ) from exc
+        raise
     except sa_exc.OperationalError as exc:
         reason = _reason(exc, url)
+        if any(hint in reason.lower() for hint in _DAMAGED_HINTS):
+            raise _damaged(shown, action, reason) from exc
         if "database is locked" in reason:
             raise StorageLockedError(
                 f"{action} in {shown!r} failed: another process kept the database locked ({reason}); "
@@ -195,4 +231,13 @@ def translate_errors(url: str, action: str) -> Iterator[None]:
             ) from exc
         raise StorageError(f"{action} in {shown!r} failed: {reason}; nothing was changed") from exc
     except sa_exc.SQLAlchemyError as exc:
-        raise StorageError(f"{action} in {shown!r} failed: {_reason(exc, url)}; nothing was changed") from exc
+        reason = _reason(exc, url)
+        if "0x00" in reason:
+            raise StorageError(f"{action} in {shown!r} failed: {_NUL_HINT}") from exc
+        if any(hint in reason.lower() for hint in _DAMAGED_HINTS):
+            raise _damaged(shown, action, reason) from exc
+        raise StorageError(f"{action} in {shown!r} failed: {reason}; nothing was changed") from exc
+    except ValueError as exc:  # raised by psycopg2 before a statement is sent
+        if "NUL" not in str(exc):
+            raise
+        raise StorageError(f"{action} in {shown!r} failed: {_NUL_HINT}") from exc

@@ -7,12 +7,14 @@ never leaves a batch half-written.
 
 from __future__ import annotations
 
+import contextlib
 import json
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from typing import Any
 
 import numpy as np
 
+from pypet_rebuild.errors import DamagedDataError
 from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus
 from pypet_rebuild.values import pack, unpack
 
@@ -48,7 +50,7 @@ def pack_explored(values: list[Any]) -> bytes:
 
 def unpack_explored(blob: bytes) -> list[Any]:
     """Inverse of :func:`pack_explored`."""
-    stored = unpack(blob)
+    stored = unpack(blob, metadata=True)
     if isinstance(stored, dict):
         array = stored["values"]
         return array.tolist() if stored[_SCALAR_RANGE_KEY] == "python" else list(array)
@@ -109,7 +111,7 @@ def record_from_row(row: Mapping[str, Any], path: str, data: dict[str, Any] | No
         path=path,
         kind=NodeKind(row["kind"]),
         comment=row["comment"],
-        annotations=unpack(row["annotations"]) if row["annotations"] is not None else {},
+        annotations=unpack(row["annotations"], metadata=True) if row["annotations"] is not None else {},
         data=data,
         explored=unpack_explored(row["explored"]) if row["explored"] is not None else None,
         link_target=row["link_target"],
@@ -137,3 +139,25 @@ def group_items(rows: Iterable[Mapping[str, Any]], key: str) -> dict[Any, list[M
     for row in sorted(rows, key=lambda r: r["position"]):
         grouped.setdefault(row[key], []).append(row)
     return grouped
+
+
+@contextlib.contextmanager
+def checked_values(what: str) -> Iterator[None]:
+    """Name ``what`` was being decoded when a stored value fails its checksum."""
+    try:
+        yield
+    except DamagedDataError as exc:
+        raise DamagedDataError(f"{what}: {exc}") from exc
+
+
+def records_from_rows(
+    rows: Iterable[Mapping[str, Any]], path_key: str, items: Mapping[Any, list[Mapping[str, Any]]], with_data: bool
+) -> list[NodeRecord]:
+    """Node records from node rows and their grouped item rows (tree nodes and run leaves alike)."""
+    records = []
+    for row in rows:
+        path = row[path_key]
+        with checked_values(repr(path)):
+            data = item_data(items.get(path, [])) if with_data and row["has_data"] else None
+            records.append(record_from_row(row, path, data))
+    return records

@@ -17,7 +17,8 @@ import sqlalchemy as sa
 from pypet_rebuild.storage.records import NodeRecord, RunRecord
 
 from pypet_rebuild_sql import _schema as tables
-from pypet_rebuild_sql._rows import group_items, item_data, record_from_row, run_batch_rows
+from pypet_rebuild_sql._engine import translate_errors
+from pypet_rebuild_sql._rows import group_items, records_from_rows, run_batch_rows
 from pypet_rebuild_sql._statements import bulk_insert, chunks, delete_where_in, insert_ignoring_duplicates
 
 if TYPE_CHECKING:
@@ -87,11 +88,9 @@ class RunTables:
             if with_data:
                 item_rows = connection.execute(sa.select(i).where(i.c.traj_id == traj_id, i.c.idx == idx))
                 items = group_items(item_rows.mappings(), "run_path")
-        records = []
-        for row in sorted(node_rows, key=lambda row: row["run_path"]):
-            data = item_data(items.get(row["run_path"], [])) if with_data and row["has_data"] else None
-            records.append(record_from_row(row, row["run_path"], data))
-        return records
+        ordered = sorted(node_rows, key=lambda row: row["run_path"])
+        with translate_errors(self.backend.url, f"loading run {idx} of {name!r}", reading=True):
+            return records_from_rows(ordered, "run_path", items, with_data)
 
     def column(self, name: str, run_path: str, item: str) -> tuple[np.ndarray, tuple[Sequence[Any], ...]]:
         """Run indices (ascending) and the stored cells of one item of one run

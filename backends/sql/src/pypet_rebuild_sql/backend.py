@@ -27,7 +27,7 @@ from pypet_rebuild_sql import _schema as tables
 from pypet_rebuild_sql._cells import decode_cells, stack_cells
 from pypet_rebuild_sql._engine import WRITE_OPTION, create_storage_engine, translate_errors
 from pypet_rebuild_sql._rows import (
-    group_items, item_data, item_rows, node_row, record_from_row, run_record_from_row,
+    checked_values, group_items, item_data, item_rows, node_row, records_from_rows, run_record_from_row,
 )
 from pypet_rebuild_sql._runs import RunTables
 from pypet_rebuild_sql._statements import bulk_insert, delete_where_in
@@ -97,7 +97,7 @@ class SQLBackend(StorageBackend):
 
     @contextlib.contextmanager
     def read(self, action: str) -> Iterator[sa.Connection]:
-        with translate_errors(self.url, action), self._reader.connect() as connection:
+        with translate_errors(self.url, action, reading=True), self._reader.connect() as connection:
             yield connection
 
     def trajectory_id(self, connection: sa.Connection, name: str, *, lock: bool = False) -> int:
@@ -200,11 +200,9 @@ class SQLBackend(StorageBackend):
                 item_query = item_query.where(_in_subtree(i.c.path, prefix))
             node_rows = connection.execute(node_query).mappings().all()
             items = group_items(connection.execute(item_query).mappings(), "path") if with_data else {}
-        records = []
-        for row in sorted(node_rows, key=lambda r: (r["path"].count("."), r["path"])):
-            data = item_data(items.get(row["path"], [])) if with_data and row["has_data"] else None
-            records.append(record_from_row(row, row["path"], data))
-        return records
+        ordered = sorted(node_rows, key=lambda r: (r["path"].count("."), r["path"]))
+        with translate_errors(self.url, f"loading the nodes of {name!r}", reading=True):
+            return records_from_rows(ordered, "path", items, with_data)
 
     def load_items(self, name: str, path: str, items: Sequence[str] | None = None) -> dict[str, Any]:
         n, i = tables.nodes, tables.node_items
@@ -219,7 +217,8 @@ class SQLBackend(StorageBackend):
             query = sa.select(i).where(of_leaf).order_by(i.c.position)
             if items is not None:
                 query = query.where(i.c.item.in_(list(items)))
-            by_item = item_data(connection.execute(query).mappings())
+            with checked_values(repr(path)):
+                by_item = item_data(connection.execute(query).mappings())
             missing = [item for item in items or () if item not in by_item]
             if missing:
                 stored = connection.execute(sa.select(i.c.item).where(of_leaf)).scalars().all()
@@ -261,8 +260,12 @@ class SQLBackend(StorageBackend):
 
     def load_column(self, name: str, run_path: str, item: str) -> tuple[np.ndarray, list[Any]]:
         indices, cells = self._runs.column(name, run_path, item)
-        return indices, decode_cells(*cells)
+        with translate_errors(self.url, f"loading {run_path!r} of {name!r}", reading=True):
+            with checked_values(f"item {item!r}"):
+                return indices, decode_cells(*cells)
 
     def load_column_array(self, name: str, run_path: str, item: str) -> tuple[np.ndarray, np.ndarray]:
         indices, cells = self._runs.column(name, run_path, item)
-        return indices, stack_cells(*cells)
+        with translate_errors(self.url, f"loading {run_path!r} of {name!r}", reading=True):
+            with checked_values(f"item {item!r}"):
+                return indices, stack_cells(*cells)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from pypet_rebuild.storage.records import NodeRecord, RunRecord, TrajectoryInfo
+from pypet_rebuild.storage.records import NodeRecord, RunColumns, RunRecord, TrajectoryInfo
 
 __all__ = ["StorageBackend", "Capability"]
 
@@ -128,6 +128,14 @@ class StorageBackend(abc.ABC):
     @abc.abstractmethod
     def load_run_infos(self, name: str) -> list[RunRecord]:
         """Status records of every stored run, by index, with empty ``nodes``."""
+
+    def load_run_columns(self, name: str) -> RunColumns:
+        """The same status records as ``load_run_infos``, as arrays.
+
+        Loading and the analysis layer call this; a backend that keeps its
+        status as a table overrides it to skip one object per run.
+        """
+        return RunColumns.from_records(self.load_run_infos(name))
 
     @abc.abstractmethod
     def load_run(self, name: str, idx: int, *, with_data: bool = True) -> list[NodeRecord]:

@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from collections.abc import Sequence
 from typing import Any
+
+import numpy as np
 
 __all__ = [
     "NodeKind",
@@ -17,6 +20,8 @@ __all__ = [
     "NodeRecord",
     "RunRecord",
     "TrajectoryInfo",
+    "RunColumns",
+    "STATUS_CODES",
     "run_name",
     "RUN_NAME_PREFIX",
 ]
@@ -110,3 +115,37 @@ class TrajectoryInfo:
     created: float
     comment: str = ""
     metadata: dict[str, Any] = field(default_factory=dict)
+
+
+# Status codes of ``RunColumns.status`` (0 is "not stored" where arrays are indexed by run).
+STATUS_CODES = {RunStatus.COMPLETED: 1, RunStatus.FAILED: 2}
+
+
+@dataclass
+class RunColumns:
+    """The status records of every stored run as arrays, sorted by index.
+
+    A million runs are four arrays, not a million ``RunRecord`` objects: this
+    is what loading and the analysis layer read. ``status`` holds
+    ``STATUS_CODES``; ``errors`` only the failed runs' tracebacks.
+    """
+
+    idx: np.ndarray
+    status: np.ndarray
+    started: np.ndarray
+    finished: np.ndarray
+    errors: dict[int, str] = field(default_factory=dict)
+
+    @classmethod
+    def from_records(cls, runs: Sequence[RunRecord]) -> RunColumns:
+        ordered = sorted(runs, key=lambda r: r.idx)
+        return cls(
+            np.fromiter((r.idx for r in ordered), dtype=np.int64, count=len(ordered)),
+            np.fromiter((STATUS_CODES[r.status] for r in ordered), dtype=np.int8, count=len(ordered)),
+            np.fromiter((r.started for r in ordered), dtype=np.float64, count=len(ordered)),
+            np.fromiter((r.finished for r in ordered), dtype=np.float64, count=len(ordered)),
+            {r.idx: r.error for r in ordered if r.error},
+        )
+
+    def __len__(self) -> int:
+        return len(self.idx)

@@ -12,5 +12,6 @@ from __future__ import annotations
 
 from pypet_rebuild.testing.runners import RunnerConformance
 from pypet_rebuild.testing.storage import StorageConformance
+from pypet_rebuild.testing.untrusted import Planted, UntrustedDataConformance
 
-__all__ = ["RunnerConformance", "StorageConformance"]
+__all__ = ["Planted", "RunnerConformance", "StorageConformance", "UntrustedDataConformance"]

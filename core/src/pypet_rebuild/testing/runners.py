@@ -30,7 +30,7 @@ import numpy as np
 import pytest
 
 from pypet_rebuild.environment import Environment
-from pypet_rebuild.errors import RunFailedError, RunnerError
+from pypet_rebuild.errors import JobError, RunFailedError, RunnerError
 from pypet_rebuild.exploration import cartesian_product
 from pypet_rebuild.plugins import get_plugin_host
 from pypet_rebuild.storage.records import NodeRecord, RunRecord, RunStatus
@@ -76,6 +76,13 @@ def selectively_failing_job(traj: Trajectory, failing: tuple[int, ...] = ()) -> 
 def arguments_job(traj: Trajectory, offset: float, *, scale: float = 1.0) -> float:
     value = (traj.x + offset) * scale
     traj.add_result("shifted", value)
+    return value
+
+
+def mapped_job(traj: Trajectory, offset: float, *, label: str) -> float:
+    """For ``run_map``: each run gets its own ``offset`` and ``label``."""
+    value = traj.x * traj.y + offset
+    traj.add_result("mapped", value=value, label=label)
     return value
 
 
@@ -222,6 +229,24 @@ class RunnerConformance:
         assert returned == [(idx, (x + 10.0) * 3.0) for idx, x in enumerate(xs)]
         stored = read_stored(storage_url, "conformance")
         assert values_equal(stored.run_nodes[4]["results.shifted"].data, {"shifted": 36.0})
+
+    def test_run_map_gives_each_run_its_own_arguments(self, storage_url: str, runner_options: dict[str, Any]) -> None:
+        offsets = [100.0 * idx for idx in range(12)]
+        labels = [f"point {idx}" for idx in range(12)]
+        with self.make_env(explored_trajectory(), storage_url, runner_options) as env:
+            returned = env.run_map(mapped_job, offsets, label=labels)
+            env.trajectory.expand({"x": [5, 6], "y": [0.5, 2.0]})
+            with pytest.raises(JobError, match="2 runs are pending"):
+                env.run_map(mapped_job, [1.0], label=["too few"])
+            expanded = env.run_map(mapped_job, iter([-1.0, -2.0]), label=("new 12", "new 13"))
+        assert returned == [(idx, value + offsets[idx]) for idx, value in _products()]
+        assert expanded == [(12, 1.5), (13, 10.0)]
+        stored = read_stored(storage_url, "conformance")
+        assert all(r.status is RunStatus.COMPLETED for r in stored.runs.values()) and len(stored.runs) == 14
+        for idx, want in [*returned, *expanded]:
+            data = stored.run_nodes[idx]["results.mapped"].data
+            label = labels[idx] if idx < 12 else f"new {idx}"
+            assert values_equal(data, {"value": want, "label": label}), f"run {idx}: {data!r}"
 
     def test_resume_runs_exactly_the_missing_runs(self, storage_url: str, runner_options: dict[str, Any]) -> None:
         with self.make_env(explored_trajectory(), storage_url, runner_options) as env:

@@ -21,9 +21,9 @@ from pypet_rebuild.exploration import cartesian_product
 from pypet_rebuild.persistence import LoadLevel, load_trajectory
 from pypet_rebuild.plugins import get_plugin_host
 from pypet_rebuild.storage.base import Capability, StorageBackend
-from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunRecord, RunStatus, TrajectoryInfo
+from pypet_rebuild.storage.records import NodeKind, NodeRecord, RunColumns, RunRecord, RunStatus, TrajectoryInfo
 from pypet_rebuild.trajectory import Trajectory
-from pypet_rebuild.values import sample_result_values, sample_values, values_equal
+from pypet_rebuild.values import PickledValue, sample_result_values, sample_values, values_equal
 
 __all__ = ["StorageConformance"]
 
@@ -218,9 +218,28 @@ class StorageConformance:
         record = NodeRecord("results.p", NodeKind.RESULT, data={"s": {1, 2}}, pickled=("s",))
         backend.store_nodes("traj", [record])
         (loaded,) = backend.load_nodes("traj")
-        assert loaded.data == {"s": {1, 2}} and loaded.pickled == ("s",)
+        # Backends never unpickle: the item comes back as its bytes, unpickled on request.
+        assert isinstance(loaded.data["s"], PickledValue) and loaded.pickled == ("s",)
+        assert loaded.data["s"].unpickle() == {1, 2}
+        assert backend.load_items("traj", "results.p")["s"].unpickle() == {1, 2}
 
     # -- runs ----------------------------------------------------------------------------
+
+    def test_run_columns_agree_with_the_run_records(self, backend: StorageBackend) -> None:
+        backend.create_trajectory(_info())
+        assert len(backend.load_run_columns("traj")) == 0
+        z = [NodeRecord("results.z", NodeKind.RESULT, data={"z": 1.0})]
+        backend.store_runs("traj", [_run(i, z, RunStatus.FAILED if i % 3 == 0 else RunStatus.COMPLETED)
+                                    for i in (4, 0, 2, 3, 1)])
+        backend.store_runs("traj", [_run(3, z)])  # a failed run re-run successfully
+        backend = self.reopen(backend)
+        columns = backend.load_run_columns("traj")
+        expected = RunColumns.from_records(backend.load_run_infos("traj"))
+        assert columns.idx.tolist() == expected.idx.tolist() == [0, 1, 2, 3, 4]
+        assert columns.status.tolist() == expected.status.tolist() == [2, 1, 1, 1, 1]
+        assert columns.started.tolist() == expected.started.tolist()
+        assert columns.finished.tolist() == expected.finished.tolist()
+        assert columns.errors == {0: "Traceback: boom"}
 
     def test_runs_round_trip_in_batches(self, backend: StorageBackend) -> None:
         backend.create_trajectory(_info())

@@ -1,24 +1,30 @@
-"""The original pypet, installed in a virtual environment of its own.
+"""The original pypet, installed in virtual environments of its own.
 
-pypet 0.6.1 predates numpy 2, pandas 2.3 and PyTables 3.10, so it cannot
-share our interpreter's packages. Differential tests (files written and read
-by the real pypet) and the benchmarks against pypet both use the environment
-made here: made once, reused while it still imports the wanted version.
-Another pypet version (0.5.2, for the layout before 0.6) runs on the same
-environment's packages from an overlay folder put first on ``PYTHONPATH``.
+Two references: pypet 0.6.1 predates numpy 2, pandas 2.3 and PyTables 3.10,
+so it gets its own environment on this interpreter; pypet 0.7.0 (the current
+release) runs on a current stack and gets an environment on a pyenv Python
+>= 3.12. Differential tests (files written and read by the real pypet) and
+the benchmarks against pypet both use the environments made here: each made
+once, reused while it still imports the wanted version. An older pypet
+(0.5.2, the last with the layout before 0.6) runs on 0.6.1's environment from
+an overlay folder put first on ``PYTHONPATH`` (``ensure_pypet_overlay``).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import tarfile
+from dataclasses import dataclass
 from pathlib import Path
 
 __all__ = [
     "PYPET_VERSION",
     "PYPET_REQUIREMENTS",
+    "PypetReference",
+    "REFERENCES",
     "venv_python",
     "installed_versions",
     "ensure_pypet_venv",
@@ -26,15 +32,63 @@ __all__ = [
     "sdist_member",
 ]
 
-PYPET_VERSION = "0.6.1"
-PYPET_REQUIREMENTS = (f"pypet=={PYPET_VERSION}", "numpy>=1.26,<2", "pandas>=2.2,<2.3", "tables>=3.9,<3.10")
-
 _VERSION_PROBE = (
-    "import json, numpy, pandas, tables, pypet; "
-    "print(json.dumps({'pypet': pypet.__version__, 'numpy': numpy.__version__, "
-    "'pandas': pandas.__version__, 'tables': tables.__version__}))"
+    "import json, sys, numpy, pandas, tables, pypet; "
+    "print(json.dumps({'pypet': pypet.__version__, 'Python': sys.version.split()[0], "
+    "'numpy': numpy.__version__, 'pandas': pandas.__version__, 'tables': tables.__version__}))"
 )
 _OVERLAY_PROBE = "import importlib.metadata as m, sys; sys.path.insert(0, sys.argv[1]); print(m.version('pypet'))"
+
+
+@dataclass(frozen=True)
+class PypetReference:
+    """One pypet version, the packages it needs, and the Python it runs on."""
+
+    version: str
+    requirements: tuple[str, ...]
+    #: the lowest Python minor version to use (``None``: this interpreter)
+    min_python: tuple[int, int] | None = None
+
+    @property
+    def label(self) -> str:
+        return f"pypet {self.version}"
+
+    def base_python(self) -> Path:
+        """The interpreter the environment is made with; raises if none fits."""
+        if self.min_python is None:
+            return Path(sys.executable)
+        for candidate in _pyenv_pythons():
+            if _minor_version(candidate) >= self.min_python:
+                return candidate
+        raise RuntimeError(
+            f"{self.label} needs Python >= {'.'.join(map(str, self.min_python))}; none found under pyenv "
+            f"({_pyenv_root() / 'versions'})"
+        )
+
+
+REFERENCES = (
+    PypetReference("0.6.1", ("pypet==0.6.1", "numpy>=1.26,<2", "pandas>=2.2,<2.3", "tables>=3.9,<3.10")),
+    PypetReference("0.7.0", ("pypet==0.7.0",), min_python=(3, 12)),
+)
+
+
+def _pyenv_root() -> Path:
+    return Path(os.environ.get("PYENV_ROOT", Path.home() / ".pyenv"))
+
+
+def _minor_version(python: Path) -> tuple[int, int]:
+    parts = python.parent.parent.name.split(".")
+    try:
+        return int(parts[0]), int(parts[1])
+    except (IndexError, ValueError):
+        return (0, 0)
+
+
+def _pyenv_pythons() -> list[Path]:
+    """pyenv's installed CPythons, oldest first (the oldest that fits is the most conservative)."""
+    versions = _pyenv_root() / "versions"
+    found = [path / "bin" / "python" for path in versions.glob("3.*") if (path / "bin" / "python").exists()]
+    return sorted(found, key=_minor_version)
 
 
 def venv_python(venv: Path) -> Path:
@@ -52,26 +106,27 @@ def installed_versions(venv: Path) -> dict[str, str] | None:
     return dict(json.loads(probe.stdout.strip().splitlines()[-1]))
 
 
-def ensure_pypet_venv(venv: Path, log: Path) -> dict[str, str]:
-    """Make (or reuse) the pypet environment at ``venv``; return its versions.
+def ensure_pypet_venv(venv: Path, log: Path, reference: PypetReference = REFERENCES[0]) -> dict[str, str]:
+    """Make (or reuse) the environment of ``reference`` at ``venv``; return its versions.
 
     pip's output goes to ``log``; a failure raises with the log's path so the
     cause is one ``cat`` away.
     """
     versions = installed_versions(venv)
-    if versions is not None and versions.get("pypet") == PYPET_VERSION:
+    if versions is not None and versions.get("pypet") == reference.version:
         return versions
+    base = reference.base_python()
     venv.parent.mkdir(parents=True, exist_ok=True)
     with log.open("w") as out:
-        subprocess.run([sys.executable, "-m", "venv", "--clear", str(venv)], check=True, stdout=out, stderr=out)
+        subprocess.run([str(base), "-m", "venv", "--clear", str(venv)], check=True, stdout=out, stderr=out)
         install = subprocess.run(
-            [str(venv_python(venv)), "-m", "pip", "install", *PYPET_REQUIREMENTS],
+            [str(venv_python(venv)), "-m", "pip", "install", *reference.requirements],
             stdout=out,
             stderr=out,
         )
     versions = installed_versions(venv)
     if install.returncode != 0 or versions is None:
-        raise RuntimeError(f"could not install {' '.join(PYPET_REQUIREMENTS)} into {venv}; see {log}")
+        raise RuntimeError(f"could not install {' '.join(reference.requirements)} into {venv}; see {log}")
     return versions
 
 
@@ -79,7 +134,7 @@ def ensure_pypet_overlay(venv: Path, overlay: Path, version: str, log: Path) -> 
     """pypet ``version`` alone in ``overlay``, to run with ``venv``'s packages.
 
     Run ``venv``'s Python with ``PYTHONPATH=overlay`` to use it; its
-    dependencies are those of the environment (``ensure_pypet_venv`` first).
+    dependencies are the environment's (make it with ``ensure_pypet_venv`` first).
     """
     python = str(venv_python(venv))
     probe = subprocess.run([python, "-c", _OVERLAY_PROBE, str(overlay)], capture_output=True, text=True)
@@ -94,6 +149,11 @@ def ensure_pypet_overlay(venv: Path, overlay: Path, version: str, log: Path) -> 
     if install.returncode != 0:
         raise RuntimeError(f"could not install pypet=={version} into {overlay}; see {log}")
     return overlay
+
+
+#: the reference the differential tests use (the one that runs on every supported Python)
+PYPET_VERSION = REFERENCES[0].version
+PYPET_REQUIREMENTS = REFERENCES[0].requirements
 
 
 def sdist_member(member: str, cache: Path, log: Path) -> Path:

@@ -76,6 +76,7 @@ class MPIRunner(Runner):
         self.rank = comm.Get_rank()
         self.size = comm.Get_size()
         self.is_coordinator = self.rank == 0
+        self.repeatable = self.size == 1  # the other ranks leave run() after one exploration
         if self.size > 1:
             abort_on_uncaught_exception(comm)
 
