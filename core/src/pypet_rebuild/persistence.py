@@ -130,7 +130,8 @@ def resolve_trajectory_name(backend: StorageBackend, name: str | None, index: in
             f"{backend.url!r} holds no trajectory {name!r}; it holds {[i.name for i in infos]}"
         )
     if not infos:
-        raise TrajectoryNotFoundError(f"{backend.url!r} holds no trajectories")
+        foreign = backend.describe_foreign_contents()
+        raise TrajectoryNotFoundError(f"{backend.url!r} holds no trajectories" + (f": {foreign}" if foreign else ""))
     try:
         return infos[index]
     except IndexError:
