@@ -130,7 +130,8 @@ def resolve_trajectory_name(backend: StorageBackend, name: str | None, index: in
             f"{backend.url!r} holds no trajectory {name!r}; it holds {[i.name for i in infos]}"
         )
     if not infos:
-        raise TrajectoryNotFoundError(f"{backend.url!r} holds no trajectories")
+        foreign = backend.describe_foreign_contents()
+        raise TrajectoryNotFoundError(f"{backend.url!r} holds no trajectories" + (f": {foreign}" if foreign else ""))
     try:
         return infos[index]
     except IndexError:
@@ -197,6 +198,8 @@ def load_trajectory(
         backend = storage
     else:
         backend = (plugin_host or get_plugin_host()).open_storage(storage, **storage_options)
+        if allow_pickle and hasattr(backend, "allow_pickle"):
+            backend.allow_pickle = True  # a reader of a format with pickles of its own (pypet's files)
     info = check_info(resolve_trajectory_name(backend, name, index))
     traj = Trajectory(info.name, info.comment, auto_load=auto_load)
     traj.allow_pickle = allow_pickle

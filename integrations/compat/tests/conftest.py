@@ -1,9 +1,11 @@
 """Files written by the real pypet, made once per test session.
 
-pypet runs in its own virtual environment (``pypet_rebuild_compat.reference``),
-cached under ``.venv-pypet/`` at the repository root (or where
-``PYPET_REBUILD_PYPET_VENV`` points) so that only the first session pays
-for the install. Without network or PyPI the tests that need pypet skip,
+pypet runs in its own virtual environment (``pypet_rebuild_compat.reference``):
+0.6.1, whose layout 0.7 kept, and 0.5.2, the last with the older layout
+(sparse matrices as components), which runs on 0.6.1's packages from an
+overlay folder; 0.7.0 on request. They are cached under ``.venv-pypet/`` at the repository
+root (or where ``PYPET_REBUILD_PYPET_VENV`` points), so only the first
+session pays for the install. Without PyPI the tests that need pypet skip,
 except under ``CI=true``, where they fail.
 """
 
@@ -13,17 +15,29 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from pypet_rebuild_compat.reference import PYPET_VERSION, ensure_pypet_venv, sdist_member, venv_python
+from pypet_rebuild_compat.reference import (
+    PYPET_VERSION,
+    REFERENCES,
+    ensure_pypet_overlay,
+    ensure_pypet_venv,
+    sdist_member,
+    venv_python,
+)
 
 HERE = Path(__file__).resolve().parent
 PYPET_SIDE = HERE / "pypet_side"
 REPO = HERE.parents[2]
 HISTORIC_FILE = "pypet/tests/testdata/pypet_v0_1b_6.hdf5"
+# 0.7.0 (same layout as 0.6.1, on a pyenv Python >= 3.12) costs one more
+# environment: opt in with PYPET_REBUILD_PYPET_VERSIONS=0.6.1,0.5.2,0.7.0.
+PYPET_VERSIONS = tuple(os.environ.get("PYPET_REBUILD_PYPET_VERSIONS", f"{PYPET_VERSION},0.5.2").split(","))
+_OWN_ENVIRONMENTS = {reference.version: reference for reference in REFERENCES}
 
 sys.path[:0] = [str(PYPET_SIDE), str(HERE)]  # normal_form and our_dump, shared by both sides
 
@@ -38,29 +52,58 @@ def _unavailable(message: str) -> None:
     pytest.skip(message)
 
 
-@pytest.fixture(scope="session")
-def pypet_python() -> Path:
-    cache = _cache()
+@dataclass(frozen=True)
+class PypetRunner:
+    """How to run one of the pypet-side scripts under one real pypet version."""
+
+    version: str
+    python: Path
+    overlay: Path | None = None
+
+    def run(self, script: str, *args: str) -> str:
+        env = dict(os.environ, PYTHONPATH=str(self.overlay)) if self.overlay else None
+        done = subprocess.run(
+            [str(self.python), str(PYPET_SIDE / script), *args], capture_output=True, text=True, cwd=PYPET_SIDE, env=env
+        )
+        if done.returncode != 0:
+            pytest.fail(f"{script} failed under pypet {self.version}:\n{done.stderr[-4000:]}")
+        return done.stdout
+
+
+@pytest.fixture(scope="session", params=PYPET_VERSIONS, ids=[f"pypet-{v}" for v in PYPET_VERSIONS])
+def pypet(request: pytest.FixtureRequest) -> PypetRunner:
+    version, cache = request.param, _cache()
+    reference = _OWN_ENVIRONMENTS.get(version, _OWN_ENVIRONMENTS[PYPET_VERSION])
+    venv = cache / f"pypet-{reference.version}"
+    overlay = None
     try:
-        ensure_pypet_venv(cache / f"pypet-{PYPET_VERSION}", cache / "install.log")
+        ensure_pypet_venv(venv, cache / f"install-{reference.version}.log", reference)
+        if version != reference.version:
+            overlay = ensure_pypet_overlay(venv, cache / f"overlay-{version}", version, cache / f"install-{version}.log")
     except (RuntimeError, OSError, subprocess.CalledProcessError) as error:
-        _unavailable(f"the real pypet {PYPET_VERSION} could not be installed: {error}")
-    return venv_python(cache / f"pypet-{PYPET_VERSION}")
-
-
-def _run_pypet(python: Path, script: str, *args: str) -> str:
-    done = subprocess.run([str(python), str(PYPET_SIDE / script), *args], capture_output=True, text=True, cwd=PYPET_SIDE)
-    if done.returncode != 0:
-        pytest.fail(f"{script} failed under pypet:\n{done.stderr[-4000:]}")
-    return done.stdout
+        _unavailable(f"the real pypet {version} could not be installed: {error}")
+    return PypetRunner(version, venv_python(venv), overlay)
 
 
 @pytest.fixture(scope="session")
-def pypet_files(pypet_python: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+def pypet_files(pypet: PypetRunner, tmp_path_factory: pytest.TempPathFactory) -> Path:
     """kinds.hdf5, pickled.hdf5 and two.hdf5, written by pypet itself."""
-    folder = tmp_path_factory.mktemp("written-by-pypet")
-    _run_pypet(pypet_python, "write_files.py", str(folder))
+    folder = tmp_path_factory.mktemp(f"written-by-pypet-{pypet.version}")
+    pypet.run("write_files.py", str(folder))
     return folder
+
+
+@pytest.fixture(scope="session")
+def pypet_dump(pypet: PypetRunner):
+    """What pypet itself loads from a file, in the normal form, cached per file."""
+    dumps: dict[Path, Any] = {}
+
+    def dump(path: Path) -> Any:
+        if path not in dumps:
+            dumps[path] = json.loads(pypet.run("dump_with_pypet.py", str(path)))
+        return dumps[path]
+
+    return dump
 
 
 @pytest.fixture(scope="session")
@@ -72,16 +115,3 @@ def historic_file() -> Path:
     except (RuntimeError, OSError) as error:
         _unavailable(f"pypet's source distribution could not be had: {error}")
         raise
-
-
-@pytest.fixture(scope="session")
-def pypet_dump(pypet_python: Path):
-    """What pypet itself loads from a file, in the normal form, cached per file."""
-    dumps: dict[Path, Any] = {}
-
-    def dump(path: Path) -> Any:
-        if path not in dumps:
-            dumps[path] = json.loads(_run_pypet(pypet_python, "dump_with_pypet.py", str(path)))
-        return dumps[path]
-
-    return dump

@@ -85,6 +85,20 @@ class HDF5Backend(StorageBackend):
             state = session.cache[("runs", name)] = RunsState(group)
         return state
 
+    def describe_foreign_contents(self) -> str:
+        def read(session: Session | None) -> str:
+            members = sorted(k for k in session.h5 if not k.startswith(("_", "."))) if session is not None else []
+            if not members or self._names(session):
+                return ""
+            if any(isinstance(session.h5.get(f"{m}/overview/info"), h5py.Dataset) for m in members):  # type: ignore[union-attr]
+                return ("it was written by pypet (a group holds pypet's overview/info table); install the "
+                        "reader of pypet files: pip install 'pypet-rebuild[compat]'")
+            return (f"it is an HDF5 file written neither by pypet-rebuild (no top-level group carries the "
+                    f"{TRAJECTORY_ATTRIBUTE!r} attribute) nor by pypet (no group holds an overview/info "
+                    f"table); its top-level members are {members[:10]}")
+
+        return self._files.read(read)
+
     # -- trajectories ----------------------------------------------------------------
 
     def list_trajectories(self) -> list[TrajectoryInfo]:

@@ -57,6 +57,15 @@ class StorageBackend(abc.ABC):
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
+    def describe_foreign_contents(self) -> str:
+        """What the storage is not, when it holds no trajectories but does hold
+        something else (a file another program wrote); ``""`` otherwise.
+
+        ``load_trajectory`` adds it to its "holds no trajectories" error, so
+        that a file of the wrong kind says so instead of looking empty.
+        """
+        return ""
+
     # -- trajectories -------------------------------------------------------
 
     @abc.abstractmethod

@@ -13,8 +13,10 @@ from __future__ import annotations
 from typing import Any
 
 import h5py
+import numpy as np
 
 from pypet_rebuild.errors import StorageError
+from pypet_rebuild.values import PickledValue
 
 from pypet_rebuild_compat._pytables import read_array, read_table, text, unpickle
 from pypet_rebuild_compat._sparse import SPARSE_ID, component_names, from_components, from_hex_npz, split_results
@@ -48,19 +50,24 @@ class LeafData:
         return f"item {item!r} of {self.full_name!r}" if item else repr(self.full_name)
 
 
+def _placeholder(dump: bytes) -> PickledValue:
+    return PickledValue({"t": "pickle", "v": np.frombuffer(bytes(dump), dtype=np.uint8).copy()})
+
+
 def is_parameter_class(class_name: str, branch: str) -> bool:
     return class_name in _PARAMETER_CLASSES or branch in ("parameters", "derived_parameters", "config")
 
 
 def _read_pandas(leaf: LeafData, node: h5py.Group, item: str) -> Any:
+    """pandas' own reader does the work, after every pickled block was
+    checked here (PyTables unpickles them without asking)."""
     import pandas as pd
 
     def check(name: str, obj: Any) -> None:
         if isinstance(obj, h5py.Dataset) and text(obj.attrs.get("PSEUDOATOM", b"")) == "object":
-            unpickle(b"", f"{leaf.where(item)} (pandas object column {name!r})", leaf.allow_pickle)
+            read_array(obj, f"{leaf.where(item)} (pandas column block {name!r})", leaf.allow_pickle)
 
-    if not leaf.allow_pickle:
-        node.visititems(check)
+    node.visititems(check)
     return pd.read_hdf(leaf.path, key=node.name)
 
 
@@ -169,7 +176,9 @@ def explored_items(leaf: LeafData) -> dict[str, Any]:
 def result_items(leaf: LeafData, items: dict[str, Any]) -> tuple[dict[str, Any], tuple[str, ...]]:
     """A pypet result's items and the names of those that were pickles."""
     if leaf.class_name == "PickleResult":
-        data = {key: unpickle(value, leaf.where(key), leaf.allow_pickle) for key, value in items.items() if key != _PROTOCOL}
+        # Placeholders: the core unpickles them where the reader allows it,
+        # and copying moves their bytes without running them.
+        data = {key: _placeholder(value) for key, value in items.items() if key != _PROTOCOL}
         return data, tuple(sorted(data))
     return split_results(items), ()
 

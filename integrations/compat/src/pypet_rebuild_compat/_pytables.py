@@ -2,12 +2,14 @@
 
 pypet wrote through PyTables, which pickles any attribute it cannot store
 natively and unpickles it again on read, silently. Reading through h5py
-instead keeps every byte in view: a value that is a pickle stream is only
-unpickled when the caller allowed it, otherwise it is an error naming it.
+instead keeps every byte in view: a pickle stream that builds more than
+plain data is only unpickled when the caller allowed it, otherwise it is an
+``UnsafeValueError`` naming it.
 """
 
 from __future__ import annotations
 
+import io
 import pickle
 import pickletools
 from collections.abc import Mapping
@@ -16,13 +18,14 @@ from typing import Any
 import h5py
 import numpy as np
 
-from pypet_rebuild.errors import StorageError
+from pypet_rebuild.errors import StorageError, UnsafeValueError
 
 __all__ = [
     "text",
     "attributes",
     "is_pickle",
     "unpickle",
+    "unpickle_plain",
     "read_table",
     "read_array",
     "recall_native",
@@ -77,14 +80,51 @@ def is_pickle(data: bytes) -> bool:
     return False
 
 
+class _PlainData(pickle.Unpickler):
+    """Builds only plain data: builtin containers and scalars, numpy arrays.
+
+    PyTables pickled what HDF5 could not hold natively (a list annotation,
+    pandas' text columns); such streams name no callable outside this list,
+    so loading them runs none of the file's code.
+    """
+
+    _ALLOWED = {
+        ("builtins", "set"), ("builtins", "frozenset"), ("builtins", "complex"), ("builtins", "bytearray"),
+        ("__builtin__", "set"), ("__builtin__", "frozenset"), ("__builtin__", "complex"),
+        ("copy_reg", "_reconstructor"), ("copyreg", "_reconstructor"), ("builtins", "object"),
+        ("numpy", "ndarray"), ("numpy", "dtype"),
+        ("numpy.core.multiarray", "_reconstruct"), ("numpy._core.multiarray", "_reconstruct"),
+        ("numpy.core.multiarray", "scalar"), ("numpy._core.multiarray", "scalar"),
+    }
+
+    def find_class(self, module: str, name: str) -> Any:
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"{module}.{name}")
+        return super().find_class(module, name)
+
+
+def _refusal(where: str, detail: str = "") -> UnsafeValueError:
+    return UnsafeValueError(
+        f"{where} was pickled by pypet{detail}; unpickling runs code stored in the file, so it is "
+        "refused: pass allow_pickle=True (load_trajectory(..., allow_pickle=True) or "
+        "import-pypet --allow-pickle) only for files you trust"
+    )
+
+
 def unpickle(data: bytes, where: str, allow_pickle: bool) -> Any:
-    """Unpickle pypet's pickled data, only where the reader allowed it."""
+    """Unpickle one of pypet's pickled leaves, only where the reader allowed it."""
     if not allow_pickle:
-        raise StorageError(
-            f"{where} was pickled by pypet; unpickling runs code stored in the file, so it is "
-            "refused: pass allow_pickle=True (load_trajectory(..., allow_pickle=True) or "
-            "import-pypet --allow-pickle) only for files you trust"
-        )
+        raise _refusal(where)
+    return pickle.loads(data)
+
+
+def unpickle_plain(data: bytes, where: str, allow_pickle: bool) -> Any:
+    """Unpickle what PyTables pickled on pypet's behalf: plain data always, anything else if allowed."""
+    try:
+        return _PlainData(io.BytesIO(data)).load()
+    except pickle.UnpicklingError as error:
+        if not allow_pickle:
+            raise _refusal(where, f" and needs {error}, which is more than plain data") from None
     return pickle.loads(data)
 
 
@@ -92,7 +132,7 @@ def _attribute_value(value: Any, where: str, allow_pickle: bool) -> Any:
     if isinstance(value, (bytes, np.bytes_)):
         raw = bytes(value)
         if is_pickle(raw):
-            return unpickle(raw, where, allow_pickle)
+            return unpickle_plain(raw, where, allow_pickle)
         return raw.decode(ENCODING)
     if isinstance(value, np.ndarray) and value.dtype.kind == "S":
         return np.char.decode(value, ENCODING)
@@ -179,7 +219,7 @@ def _vlarray_rows(array: h5py.Dataset, where: str, allow_pickle: bool) -> list[A
     kind = text(array.attrs.get("PSEUDOATOM", b""))
     rows = list(array[()])
     if kind == "object":
-        return [unpickle(np.asarray(row, dtype=np.uint8).tobytes(), where, allow_pickle) for row in rows]
+        return [unpickle_plain(np.asarray(row, dtype=np.uint8).tobytes(), where, allow_pickle) for row in rows]
     if kind == "vlstring":
         return [np.asarray(row, dtype=np.uint8).tobytes() for row in rows]
     if kind == "vlunicode":

@@ -32,8 +32,10 @@ __all__ = ["PypetFileBackend", "open_pypet", "is_pypet_file"]
 def open_pypet(url: str, **options: Any) -> PypetFileBackend:
     """The opener for ``pypet://`` URLs and for any path the recogniser claims.
 
-    Option: ``allow_pickle`` (default False) lets pickled leaves and
-    annotations load; only for files you trust.
+    Option: ``allow_pickle`` (default False) lets ``PickleParameter`` values
+    and PyTables pickles of more than plain data load; only for files you
+    trust. ``PickleResult`` items always come back as placeholders that the
+    core unpickles where the reader allows it.
     """
     return PypetFileBackend(url, **options)
 
@@ -106,9 +108,9 @@ class PypetFileBackend(StorageBackend):
         comment, annotations = self._skeleton(group, path)
         leaf = self._leaf(group, path)
         branch = record_path.split(".", 1)[0]
-        # A pickled leaf loads as a skeleton unless allowed: the refusal then
-        # comes when its data is asked for, not when the file is opened.
-        with_data = with_data and (self.allow_pickle or not leaf.class_name.startswith("Pickle"))
+        # A pickled parameter loads as a skeleton unless allowed: the refusal
+        # then comes when its value is asked for, not when the file is opened.
+        with_data = with_data and (self.allow_pickle or leaf.class_name != "PickleParameter")
         if _leaves.is_parameter_class(leaf.class_name, branch):
             items = _leaves.read_items(leaf) if with_data else _leaves.explored_items(leaf)
             data = {"value": _leaves.parameter_value(leaf, items)} if with_data else None

@@ -5,7 +5,9 @@ so it gets its own environment on this interpreter; pypet 0.7.0 (the current
 release) runs on a current stack and gets an environment on a pyenv Python
 >= 3.12. Differential tests (files written and read by the real pypet) and
 the benchmarks against pypet both use the environments made here: each made
-once, reused while it still imports the wanted version.
+once, reused while it still imports the wanted version. An older pypet
+(0.5.2, the last with the layout before 0.6) runs on 0.6.1's environment from
+an overlay folder put first on ``PYTHONPATH`` (``ensure_pypet_overlay``).
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ __all__ = [
     "venv_python",
     "installed_versions",
     "ensure_pypet_venv",
+    "ensure_pypet_overlay",
     "sdist_member",
 ]
 
@@ -34,6 +37,7 @@ _VERSION_PROBE = (
     "print(json.dumps({'pypet': pypet.__version__, 'Python': sys.version.split()[0], "
     "'numpy': numpy.__version__, 'pandas': pandas.__version__, 'tables': tables.__version__}))"
 )
+_OVERLAY_PROBE = "import importlib.metadata as m, sys; sys.path.insert(0, sys.argv[1]); print(m.version('pypet'))"
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,28 @@ def ensure_pypet_venv(venv: Path, log: Path, reference: PypetReference = REFEREN
     if install.returncode != 0 or versions is None:
         raise RuntimeError(f"could not install {' '.join(reference.requirements)} into {venv}; see {log}")
     return versions
+
+
+def ensure_pypet_overlay(venv: Path, overlay: Path, version: str, log: Path) -> Path:
+    """pypet ``version`` alone in ``overlay``, to run with ``venv``'s packages.
+
+    Run ``venv``'s Python with ``PYTHONPATH=overlay`` to use it; its
+    dependencies are the environment's (make it with ``ensure_pypet_venv`` first).
+    """
+    python = str(venv_python(venv))
+    probe = subprocess.run([python, "-c", _OVERLAY_PROBE, str(overlay)], capture_output=True, text=True)
+    if probe.returncode == 0 and probe.stdout.strip() == version:
+        return overlay
+    with log.open("w") as out:
+        install = subprocess.run(
+            [python, "-m", "pip", "install", "--no-deps", "--upgrade", "--target", str(overlay), f"pypet=={version}"],
+            stdout=out,
+            stderr=out,
+        )
+    if install.returncode != 0:
+        raise RuntimeError(f"could not install pypet=={version} into {overlay}; see {log}")
+    return overlay
+
 
 #: the reference the differential tests use (the one that runs on every supported Python)
 PYPET_VERSION = REFERENCES[0].version

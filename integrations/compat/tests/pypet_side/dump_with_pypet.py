@@ -12,10 +12,11 @@ import sys
 import warnings
 
 import tables
-from pypet import Trajectory
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import old_numpy_names  # noqa: E402,F401  (before pypet)
 from normal_form import normal  # noqa: E402
+from pypet import Trajectory  # noqa: E402
 
 warnings.simplefilter("ignore")
 

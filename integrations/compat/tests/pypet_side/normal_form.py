@@ -37,6 +37,8 @@ def normal(value):
         return {"set": sorted(repr(v) for v in value)}
     if isinstance(value, dict):
         return {"dict": {str(k): normal(v) for k, v in value.items()}}
+    if hasattr(value, "isoformat"):
+        return {type(value).__name__: value.isoformat()}
     module = type(value).__module__
     if module.startswith("scipy.sparse"):
         return {"sparse": value.format, "shape": list(value.shape), "dense": normal(value.toarray())}

@@ -3,17 +3,22 @@
 Usage: python write_files.py OUTDIR
 
 Writes ``kinds.hdf5`` (every kind of data that loads without unpickling),
-``pickled.hdf5`` (leaves and annotations that only load by unpickling) and
+``pickled.hdf5`` (pickled leaves, and annotations PyTables pickled: a list,
+which is plain data, and, in a second trajectory, a date, which is not) and
 ``two.hdf5`` (two trajectories in one file).
 """
 
+import datetime
 import os
 import sys
 
 import numpy as np
 import pandas as pd
 import scipy.sparse as sparse
-from pypet import (
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import old_numpy_names  # noqa: E402,F401  (before pypet)
+from pypet import (  # noqa: E402
     ArrayParameter,
     Environment,
     PickleParameter,
@@ -107,6 +112,11 @@ def write_pickled(path):
     traj.f_add_result("frame", pd.DataFrame({"word": ["x", "yy"], "n": [1, 2]}))
     traj.f_get("plain").v_annotations.tags = ["a", "b"]
     traj.f_store()
+    env.disable_logging()
+    env = Environment(trajectory="dated", filename=path, log_config=None, add_time=False, report_progress=False)
+    env.trajectory.f_add_parameter("day", 2)
+    env.trajectory.f_get("day").v_annotations.when = datetime.date(2020, 1, 2)
+    env.trajectory.f_store()
     env.disable_logging()
 
 
